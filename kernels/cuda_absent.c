@@ -1,0 +1,9 @@
+/* Built instead of kernels/*.cu when nvcc is absent: the CUDA backend reports itself missing. */
+#include "backend.h"
+
+xrem_status xrem_backend_cuda_create(int device, xrem_backend **out)
+{
+    (void)device;
+    *out = NULL;
+    return xrem_fail(XREM_ERR_UNSUPPORTED, "this xrem was built without CUDA (nvcc not found)");
+}

@@ -1,0 +1,34 @@
+/* Backend-independent helpers over the op interface. */
+#include "backend.h"
+
+#include <stdlib.h>
+
+void xrem_backend_free(xrem_backend *be)
+{
+    if (be) be->destroy(be);
+}
+
+xrem_status xrem_tensor_alloc(xrem_backend *be, xrem_dtype dt, int ndim, const int64_t *ne,
+                              xrem_tensor *t)
+{
+    size_t bytes = xrem_dtype_size(dt);
+    if (ndim < 1 || ndim > XREM_MAX_DIMS) return xrem_fail(XREM_ERR_ARG, "tensor rank %d", ndim);
+    t->dtype = dt;
+    t->device = be->device;
+    t->ndim = ndim;
+    for (int i = 0; i < ndim; i++) {
+        if (ne[i] < 0 || !xrem_size_mul(bytes, (size_t)ne[i], &bytes))
+            return xrem_fail(XREM_ERR_NOMEM, "tensor size overflows");
+        t->ne[i] = ne[i];
+    }
+    t->data = be->alloc(be, bytes ? bytes : 1);
+    if (!t->data)
+        return xrem_fail(XREM_ERR_NOMEM, "cannot allocate %zu bytes on %s", bytes, be->name);
+    return XREM_OK;
+}
+
+void xrem_tensor_release(xrem_backend *be, xrem_tensor *t)
+{
+    if (t->data) be->free(be, t->data);
+    t->data = NULL;
+}
