@@ -1,4 +1,4 @@
-/* Built instead of kernels/*.cu when nvcc is absent: the CUDA backend reports itself missing. */
+/* Built instead of the kernels/ CUDA sources when nvcc is absent: the CUDA backend reports itself missing. */
 #include "backend.h"
 
 xrem_status xrem_backend_cuda_create(int device, xrem_backend **out)

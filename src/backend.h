@@ -58,8 +58,10 @@ struct xrem_backend {
     void (*embed)(xrem_backend *be, xrem_tensor *out, const xrem_tensor *table,
                   const int32_t *ids, int64_t n);
     /* Multi-head attention. q: [B,Tq,*] with head h of the query at column qoff + h*HS (likewise
-     * k, v: [B,Tk,*]); out: [B,Tq,NH*HS]. mask: host array [B*Tk] of 0/1 key validity or NULL.
-     * softmax(q kᵀ / sqrt(HS) + (1-mask)·(-10000)) v, as HF BERT / timm ViT compute it. */
+     * k, v: [Bk,Tk,*]); out: [B,Tq,NH*HS]. B must be a multiple of Bk: query batch b attends to
+     * key/value batch b / (B/Bk), so one image's cross-attention keys/values serve all of its
+     * candidate texts (pairs ordered image-major). mask: host array [Bk*Tk] of 0/1 key validity
+     * or NULL. softmax(q kᵀ / sqrt(HS) + (1-mask)·(-10000)) v, as HF BERT / timm ViT compute it. */
     void (*attention)(xrem_backend *be, xrem_tensor *out, const xrem_tensor *q, int64_t qoff,
                       const xrem_tensor *k, int64_t koff, const xrem_tensor *v, int64_t voff,
                       const float *mask, int NH);
@@ -77,6 +79,8 @@ xrem_status xrem_backend_cpu_create(int threads, xrem_backend **out);
  * XREM_ERR_DEVICE when no usable GPU is present. */
 xrem_status xrem_backend_cuda_create(int device, xrem_backend **out);
 void xrem_backend_free(xrem_backend *be);
+/* XREM_ERR_UNSUPPORTED (naming the op) unless the backend provides every op the models use. */
+xrem_status xrem_backend_check(const xrem_backend *be);
 
 /* Tensor helpers that go through a backend */
 xrem_status xrem_tensor_alloc(xrem_backend *be, xrem_dtype dt, int ndim, const int64_t *ne,

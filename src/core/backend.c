@@ -32,3 +32,19 @@ void xrem_tensor_release(xrem_backend *be, xrem_tensor *t)
     if (t->data) be->free(be, t->data);
     t->data = NULL;
 }
+
+xrem_status xrem_backend_check(const xrem_backend *be)
+{
+    struct {
+        const char *name;
+        int present;
+    } ops[] = {{"alloc", !!be->alloc},         {"upload", !!be->upload},   {"download", !!be->download},
+               {"copy2d", !!be->copy2d},       {"linear", !!be->linear},   {"layernorm", !!be->layernorm},
+               {"act", !!be->act},             {"softmax", !!be->softmax}, {"add", !!be->add},
+               {"l2norm", !!be->l2norm},       {"embed", !!be->embed},     {"attention", !!be->attention},
+               {"patchify", !!be->patchify},   {"sync", !!be->sync}};
+    for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
+        if (!ops[i].present)
+            return xrem_fail(XREM_ERR_UNSUPPORTED, "the %s backend does not implement '%s' yet", be->name, ops[i].name);
+    return XREM_OK;
+}

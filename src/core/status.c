@@ -44,6 +44,6 @@ xrem_status xrem_fail_context(xrem_status s, const char *fmt, ...)
     va_start(ap, fmt);
     vsnprintf(ctx, sizeof ctx, fmt, ap);
     va_end(ap);
-    snprintf(xrem__msg, sizeof xrem__msg, "%s: %s", ctx, old);
+    snprintf(xrem__msg, sizeof xrem__msg, "%.400s: %.600s", ctx, old);
     return s;
 }

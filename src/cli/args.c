@@ -1,0 +1,60 @@
+#include "cli/args.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int in_list(const char *s, const char *const *list)
+{
+    for (; list && *list; list++)
+        if (!strcmp(s, *list)) return 1;
+    return 0;
+}
+
+const char *xrem_arg_str(int argc, char **argv, const char *name)
+{
+    for (int i = 1; i + 1 < argc; i++)
+        if (!strcmp(argv[i], name)) return argv[i + 1];
+    return NULL;
+}
+
+int xrem_arg_flag(int argc, char **argv, const char *name)
+{
+    for (int i = 1; i < argc; i++)
+        if (!strcmp(argv[i], name)) return 1;
+    return 0;
+}
+
+long xrem_arg_int(int argc, char **argv, const char *name, long def, long lo, long hi, int *ok)
+{
+    const char *v = xrem_arg_str(argc, argv, name);
+    if (!v) return def;
+    char *end;
+    errno = 0;
+    long x = strtol(v, &end, 10);
+    if (errno || *end || end == v || x < lo || x > hi) {
+        fprintf(stderr, "xrem %s: %s must be an integer in %ld..%ld, got '%s'\n", argv[0], name, lo, hi, v);
+        *ok = 0;
+        return def;
+    }
+    return x;
+}
+
+int xrem_arg_check(int argc, char **argv, const char *cmd, const char *const *known, const char *const *bool_flags)
+{
+    for (int i = 1; i < argc; i++) {
+        if (in_list(argv[i], bool_flags)) continue;
+        if (in_list(argv[i], known)) {
+            if (i + 1 >= argc) {
+                fprintf(stderr, "xrem %s: %s needs a value\n", cmd, argv[i]);
+                return 1;
+            }
+            i++;
+            continue;
+        }
+        if (argv[i][0] == '-') fprintf(stderr, "xrem %s: unknown option '%s'\n", cmd, argv[i]);
+        else fprintf(stderr, "xrem %s: unexpected argument '%s'\n", cmd, argv[i]);
+        return 1;
+    }
+    return 0;
+}

@@ -1,0 +1,144 @@
+/* xrem bench vit|bert|itm: forward throughput on random full-size weights (ViT-B/16, BERT-base),
+ * one JSON object per run, so results can be collected under results/. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "models/albef_random.h"
+
+#ifndef XREM_GIT_COMMIT
+#define XREM_GIT_COMMIT "unknown"
+#endif
+
+static double now_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec + t.tv_nsec * 1e-9;
+}
+
+static void machine_name(char *buf, size_t cap)
+{
+    snprintf(buf, cap, "unknown");
+    FILE *f = fopen("/proc/cpuinfo", "r");
+    char line[512];
+    while (f && fgets(line, sizeof line, f))
+        if (!strncmp(line, "model name", 10)) {
+            char *p = strchr(line, ':');
+            if (p) {
+                p += 2;
+                p[strcspn(p, "\n")] = 0;
+                snprintf(buf, cap, "%s (%ld cores)", p, sysconf(_SC_NPROCESSORS_ONLN));
+            }
+            break;
+        }
+    if (f) fclose(f);
+}
+
+typedef struct {
+    const char *what;
+    int res, batch, threads, iters, len;
+    const char *backend;
+} bench_cfg;
+
+static xrem_status bench_run(xrem_albef *m, const bench_cfg *b, double *per_iter)
+{
+    const int R = xrem_albef_vit(m)->cfg.res, E = xrem_albef_embed_dim(m), L = b->len;
+    const int nimg = strcmp(b->what, "bert") ? (strcmp(b->what, "itm") ? b->batch : 1) : 0;
+    float *img = calloc((size_t)(nimg ? nimg : 1) * R * R, sizeof(float));
+    int32_t *ids = malloc(sizeof(int32_t) * (size_t)b->batch * L), *mask = malloc(sizeof(int32_t) * (size_t)b->batch * L);
+    float *out = malloc(sizeof(float) * (size_t)b->batch * (E > 3 ? E : 3) + 64);
+    float *emb = NULL;
+    if (!img || !ids || !mask || !out) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    for (int i = 0; i < nimg * R * R; i++) img[i] = (float)((i * 2654435761u >> 16) % 255) / 64.0f - 2.0f;
+    for (int i = 0; i < b->batch * L; i++) {
+        ids[i] = i % L ? 1000 + (int32_t)((i * 7919u) % 28000) : 101;
+        mask[i] = 1;
+    }
+    xrem_status s = XREM_OK;
+    double t0 = 0;
+    for (int it = -1; !s && it < b->iters; it++) { /* iteration -1 warms up (arena, caches) */
+        if (it == 0) t0 = now_s();
+        if (!strcmp(b->what, "vit")) s = xrem_albef_encode_images(m, img, b->batch, 1, emb, E ? out : NULL, NULL, NULL);
+        else if (!strcmp(b->what, "bert")) s = xrem_albef_encode_texts(m, ids, mask, b->batch, L, out, NULL, NULL);
+        else s = xrem_albef_itm(m, img, 1, 1, ids, mask, b->batch, L, out, NULL, NULL);
+    }
+    *per_iter = (now_s() - t0) / b->iters;
+    free(img);
+    free(ids);
+    free(mask);
+    free(out);
+    return s;
+}
+
+static const char *const bench_known[] = {"--res", "--batch", "--threads", "--iters", "--len", "--backend", NULL};
+static const char *const bench_flags[] = {"--json", NULL};
+
+int xrem_cmd_bench(int argc, char **argv)
+{
+    if (argc < 2 || (strcmp(argv[1], "vit") && strcmp(argv[1], "bert") && strcmp(argv[1], "itm"))) {
+        fprintf(stderr, "usage: xrem bench vit|bert|itm [--res R] [--batch B] [--threads N] [--iters I] [--len L]\n"
+                        "                  [--backend cpu|cuda] [--json]\n"
+                        "  vit: images/s of the ViT-B/16 (default --res 384 --batch 8)\n"
+                        "  bert: text-mode sequences/s of BERT-base (default --batch 64 --len 25)\n"
+                        "  itm: (image, report) pairs/s of the ITM model, one image with --batch candidates\n"
+                        "       (default 51, X-REM's K1+1) of --len tokens (default 40)\n");
+        return 2;
+    }
+    if (xrem_arg_check(argc - 1, argv + 1, "bench", bench_known, bench_flags)) return 2;
+    bench_cfg b = {argv[1], 0, 0, 0, 0, 0, NULL};
+    int ok = 1, is_bert = !strcmp(b.what, "bert"), is_itm = !strcmp(b.what, "itm");
+    b.res = (int)xrem_arg_int(argc, argv, "--res", is_itm ? 384 : 384, 16, 4096, &ok);
+    b.batch = (int)xrem_arg_int(argc, argv, "--batch", is_bert ? 64 : (is_itm ? 51 : 8), 1, 4096, &ok);
+    b.threads = (int)xrem_arg_int(argc, argv, "--threads", 0, 0, 1024, &ok);
+    b.iters = (int)xrem_arg_int(argc, argv, "--iters", 3, 1, 100000, &ok);
+    b.len = (int)xrem_arg_int(argc, argv, "--len", is_itm ? 40 : 25, 1, 512, &ok);
+    b.backend = xrem_arg_str(argc, argv, "--backend");
+    if (!b.backend) b.backend = "cpu";
+    if (!ok) return 2;
+    if (b.res % 16) {
+        fprintf(stderr, "xrem bench: --res %d is not a multiple of the patch size 16\n", b.res);
+        return 2;
+    }
+    char path[256], machine[256];
+    snprintf(path, sizeof path, "%s/xrem-bench-%ld.h5", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp", (long)getpid());
+    machine_name(machine, sizeof machine);
+    xrem_albef_random_spec spec = xrem_albef_random_full(is_itm ? XREM_ALBEF_ITM : XREM_ALBEF_RETRIEVAL, 1234);
+    xrem_backend *be = NULL;
+    xrem_albef *m = NULL;
+    double per = 0;
+    xrem_status s = !strcmp(b.backend, "cuda") ? xrem_backend_cuda_create(0, &be)
+                    : !strcmp(b.backend, "cpu") ? xrem_backend_cpu_create(b.threads, &be)
+                                                : xrem_fail(XREM_ERR_ARG, "--backend must be cpu or cuda");
+    if (!s) {
+        if (!b.threads) b.threads = be->threads;
+        fprintf(stderr, "xrem bench: writing random full-size weights to %s\n", path);
+        s = xrem_albef_random_write(path, &spec, NULL, 0);
+    }
+    if (!s) s = xrem_albef_load(path, be, is_bert ? 0 : b.res, &m);
+    remove(path);
+    if (!s) s = bench_run(m, &b, &per);
+    if (s) {
+        fprintf(stderr, "xrem bench: %s\n", xrem_last_error());
+        xrem_albef_free(m);
+        xrem_backend_free(be);
+        return 1;
+    }
+    const char *unit = is_bert ? "sequences_per_s" : (is_itm ? "pairs_per_s" : "images_per_s");
+    double rate = b.batch / per;
+    if (xrem_arg_flag(argc, argv, "--json"))
+        printf("{\"bench\":\"%s\",\"backend\":\"%s\",\"res\":%d,\"batch\":%d,\"len\":%d,\"threads\":%d,\"iters\":%d,"
+               "\"seconds_per_iter\":%.6f,\"%s\":%.3f,\"machine\":\"%s\",\"commit\":\"%s\"}\n",
+               b.what, b.backend, is_bert ? 0 : b.res, b.batch, is_bert || is_itm ? b.len : 0, b.threads, b.iters, per,
+               unit, rate, machine, XREM_GIT_COMMIT);
+    else
+        printf("%s on %s: %.3f %s (batch %d, %d threads, %.3f s/iter) on %s\n", b.what, b.backend, rate, unit, b.batch,
+               b.threads, per, machine);
+    xrem_albef_free(m);
+    xrem_backend_free(be);
+    return 0;
+}

@@ -1,0 +1,274 @@
+#include "models/albef.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct xrem_albef {
+    xrem_albef_kind kind;
+    xrem_backend *be;
+    xrem_vit vit;
+    xrem_bert bert;
+    int E;                            /* ITC dim (retrieval) */
+    xrem_tensor vproj_w, vproj_b;     /* [E, Cv] */
+    xrem_tensor tproj_w, tproj_b;     /* [E, C] */
+    int has_itm;
+    xrem_tensor itm_w, itm_b;         /* retrieval itm_head [2, C] */
+    xrem_tensor cls0_w, cls0_b;       /* ITM cls_head.0 [C, C] */
+    xrem_tensor cls2_w, cls2_b;       /* ITM cls_head.2 [3, C] */
+    xrem_arena arena;
+    char *sha256;
+    char **vocab;
+    int64_t nvocab;
+};
+
+static xrem_status albef_load_heads(xrem_albef *m, xrem_weights *w)
+{
+    xrem_backend *be = m->be;
+    const int64_t C = m->bert.cfg.C, Cv = m->vit.cfg.C;
+    xrem_status s = XREM_OK;
+    if (m->kind == XREM_ALBEF_RETRIEVAL) {
+        int64_t E;
+        s = xrem_weights_config(w, "embed_dim", 1, 65536, &E);
+        m->E = (int)E;
+        if (!s) s = xrem_weights_load(w, be, "vision_proj.weight", 2, (int64_t[]){E, Cv}, &m->vproj_w);
+        if (!s) s = xrem_weights_load(w, be, "vision_proj.bias", 1, (int64_t[]){E}, &m->vproj_b);
+        if (!s) s = xrem_weights_load(w, be, "text_proj.weight", 2, (int64_t[]){E, C}, &m->tproj_w);
+        if (!s) s = xrem_weights_load(w, be, "text_proj.bias", 1, (int64_t[]){E}, &m->tproj_b);
+        m->has_itm = xrem_weights_has(w, "itm_head.weight");
+        if (!s && m->has_itm) s = xrem_weights_load(w, be, "itm_head.weight", 2, (int64_t[]){2, C}, &m->itm_w);
+        if (!s && m->has_itm) s = xrem_weights_load(w, be, "itm_head.bias", 1, (int64_t[]){2}, &m->itm_b);
+    } else {
+        s = xrem_weights_load(w, be, "cls_head.0.weight", 2, (int64_t[]){C, C}, &m->cls0_w);
+        if (!s) s = xrem_weights_load(w, be, "cls_head.0.bias", 1, (int64_t[]){C}, &m->cls0_b);
+        if (!s) s = xrem_weights_load(w, be, "cls_head.2.weight", 2, (int64_t[]){3, C}, &m->cls2_w);
+        if (!s) s = xrem_weights_load(w, be, "cls_head.2.bias", 1, (int64_t[]){3}, &m->cls2_b);
+    }
+    return s;
+}
+
+xrem_status xrem_albef_load(const char *path, xrem_backend *be, int res, xrem_albef **out)
+{
+    *out = NULL;
+    xrem_weights *w = NULL;
+    xrem_status s = xrem_weights_open(path, &w);
+    if (s) return s;
+    xrem_albef *m = calloc(1, sizeof *m);
+    if (!m) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    if (!s) s = xrem_weights_expect_arch(w, "albef_retrieval,albef_itm");
+    if (!s) s = xrem_backend_check(be);
+    if (!s) {
+        m->be = be;
+        m->kind = strcmp(xrem_weights_arch(w), "albef_itm") == 0 ? XREM_ALBEF_ITM : XREM_ALBEF_RETRIEVAL;
+        s = xrem_vit_load(w, be, res, &m->vit);
+    }
+    if (!s) s = xrem_bert_load(w, be, "text_encoder.", &m->bert);
+    if (!s && m->bert.cfg.enc_width != m->vit.cfg.C)
+        s = xrem_fail(XREM_ERR_FORMAT, "%s: config encoder_width %d differs from vision_width %d", path,
+                      m->bert.cfg.enc_width, m->vit.cfg.C);
+    if (!s) s = albef_load_heads(m, w);
+    if (!s && !(m->sha256 = strdup(xrem_weights_sha256(w)))) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    if (!s && xrem_weights_has(w, "tokenizer/vocab")) s = xrem_weights_vocab(w, &m->vocab, &m->nvocab);
+    xrem_weights_close(w);
+    if (s) {
+        if (m) m->be = be;
+        xrem_albef_free(m);
+        return xrem_fail_context(s, "loading %s", path);
+    }
+    *out = m;
+    return XREM_OK;
+}
+
+void xrem_albef_free(xrem_albef *m)
+{
+    if (!m) return;
+    xrem_backend *be = m->be;
+    xrem_vit_release(&m->vit, be);
+    xrem_bert_release(&m->bert, be);
+    xrem_tensor *ts[] = {&m->vproj_w, &m->vproj_b, &m->tproj_w, &m->tproj_b, &m->itm_w,
+                         &m->itm_b,   &m->cls0_w,  &m->cls0_b,  &m->cls2_w,  &m->cls2_b};
+    for (size_t i = 0; i < sizeof ts / sizeof ts[0]; i++) xrem_tensor_release(be, ts[i]);
+    xrem_arena_release(&m->arena);
+    xrem_strings_free(m->vocab, m->nvocab);
+    free(m->sha256);
+    free(m);
+}
+
+xrem_albef_kind xrem_albef_kind_of(const xrem_albef *m) { return m->kind; }
+const xrem_vit *xrem_albef_vit(const xrem_albef *m) { return &m->vit; }
+const xrem_bert *xrem_albef_bert(const xrem_albef *m) { return &m->bert; }
+int xrem_albef_embed_dim(const xrem_albef *m) { return m->kind == XREM_ALBEF_RETRIEVAL ? m->E : 0; }
+int xrem_albef_has_itm_head(const xrem_albef *m) { return m->has_itm; }
+const char *xrem_albef_sha256(const xrem_albef *m) { return m->sha256; }
+
+char *const *xrem_albef_vocab(const xrem_albef *m, int64_t *n)
+{
+    *n = m->nvocab;
+    return m->vocab;
+}
+
+size_t xrem_albef_params(const xrem_albef *m)
+{
+    size_t n = xrem_vit_params(&m->vit) + xrem_bert_params(&m->bert);
+    const size_t C = m->bert.cfg.C, Cv = m->vit.cfg.C, E = (size_t)m->E;
+    if (m->kind == XREM_ALBEF_RETRIEVAL) n += E * Cv + E + E * C + E + (m->has_itm ? 2 * C + 2 : 0);
+    else n += C * C + C + 3 * C + 3;
+    return n;
+}
+
+/* Make the arena at least `bytes`; grows only, so steady-state calls allocate nothing. */
+static xrem_status albef_reserve(xrem_albef *m, size_t bytes)
+{
+    xrem_arena_reset(&m->arena);
+    if (bytes <= m->arena.cap) return XREM_OK;
+    xrem_arena_release(&m->arena);
+    return xrem_arena_init(&m->arena, m->be, bytes);
+}
+
+static xrem_status albef_check_images(const xrem_albef *m, int B, int Cin)
+{
+    if (B <= 0) return xrem_fail(XREM_ERR_ARG, "no images");
+    if (Cin != 1 && Cin != 3) return xrem_fail(XREM_ERR_SHAPE, "images have %d channels, expected 1 or 3", Cin);
+    (void)m;
+    return XREM_OK;
+}
+
+static xrem_tensor albef_upload_images(xrem_albef *m, const float *img, int B, int Cin)
+{
+    const int R = m->vit.cfg.res;
+    int64_t ne[4] = {B, Cin, R, R};
+    xrem_tensor t = xrem_arena_f32(&m->arena, 4, ne);
+    m->be->upload(m->be, t.data, img, xrem_tensor_bytes(&t));
+    return t;
+}
+
+/* [CLS] rows: out [B, C] <- x [B, T, C] */
+static xrem_tensor albef_cls(xrem_albef *m, const xrem_tensor *x)
+{
+    const int64_t B = x->ne[0], T = x->ne[1], C = x->ne[2];
+    xrem_tensor c = xrem_arena_f32_2d(&m->arena, B, C);
+    m->be->copy2d(m->be, c.data, C, x->data, T * C, B, C);
+    return c;
+}
+
+static xrem_tensor albef_project(xrem_albef *m, const xrem_tensor *cls, const xrem_tensor *W, const xrem_tensor *b)
+{
+    xrem_tensor f = xrem_arena_f32_2d(&m->arena, cls->ne[0], W->ne[0]);
+    m->be->linear(m->be, &f, cls, W, b);
+    m->be->l2norm(m->be, &f);
+    return f;
+}
+
+static size_t albef_small_bytes(int rows, int cols) { return (size_t)rows * cols * sizeof(float) + 64; }
+
+xrem_status xrem_albef_encode_images(xrem_albef *m, const float *img, int B, int Cin, float *embeds, float *feat,
+                                     xrem_trace_fn trace, void *user)
+{
+    xrem_status s = albef_check_images(m, B, Cin);
+    if (!s && feat && m->kind != XREM_ALBEF_RETRIEVAL)
+        s = xrem_fail(XREM_ERR_ARG, "image features need a retrieval model (this is an ITM model)");
+    const int R = m->vit.cfg.res, C = m->vit.cfg.C, T = xrem_vit_tokens(&m->vit);
+    size_t bytes = xrem_vit_arena_bytes(&m->vit, B) + albef_small_bytes(B * Cin, R * R) +
+                   albef_small_bytes(B, C) + albef_small_bytes(B, m->E + 1);
+    if (!s) s = albef_reserve(m, bytes);
+    if (s) return s;
+    xrem_tensor x = albef_upload_images(m, img, B, Cin), e;
+    xrem_vit_forward(&m->vit, m->be, &m->arena, &x, &e, trace, user);
+    if (embeds) m->be->download(m->be, embeds, e.data, sizeof(float) * (size_t)B * T * C);
+    if (feat) {
+        xrem_tensor cls = albef_cls(m, &e);
+        xrem_tensor f = albef_project(m, &cls, &m->vproj_w, &m->vproj_b);
+        m->be->download(m->be, feat, f.data, sizeof(float) * (size_t)B * m->E);
+    }
+    return m->be->sync(m->be);
+}
+
+static float *albef_mask_f32(const int32_t *mask, int64_t n)
+{
+    float *f = malloc(sizeof(float) * (size_t)(n ? n : 1));
+    if (f)
+        for (int64_t i = 0; i < n; i++) f[i] = mask ? (mask[i] != 0) : 1.0f;
+    return f;
+}
+
+xrem_status xrem_albef_encode_texts(xrem_albef *m, const int32_t *ids, const int32_t *mask, int M, int L, float *feat,
+                                    xrem_trace_fn trace, void *user)
+{
+    if (M <= 0 || L <= 0) return xrem_fail(XREM_ERR_ARG, "no texts");
+    if (m->kind != XREM_ALBEF_RETRIEVAL)
+        return xrem_fail(XREM_ERR_ARG, "text features need a retrieval model (this is an ITM model)");
+    xrem_status s = xrem_bert_check_input(&m->bert, ids, M, L);
+    const int C = m->bert.cfg.C;
+    size_t bytes = xrem_bert_arena_bytes(&m->bert, M, L, 0, 0) + albef_small_bytes(M, C) + albef_small_bytes(M, m->E);
+    if (!s) s = albef_reserve(m, bytes);
+    float *fm = s ? NULL : albef_mask_f32(mask, (int64_t)M * L);
+    if (!s && !fm) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    if (s) return s;
+    xrem_tensor x = xrem_bert_embed(&m->bert, m->be, &m->arena, ids, NULL, M, L);
+    if (trace) trace("bert.embed", -1, &x, user);
+    xrem_bert_layers(&m->bert, m->be, &m->arena, &x, fm, 0, m->bert.cfg.fusion_layer, NULL, trace, user);
+    xrem_tensor cls = albef_cls(m, &x);
+    xrem_tensor f = albef_project(m, &cls, &m->tproj_w, &m->tproj_b);
+    m->be->download(m->be, feat, f.data, sizeof(float) * (size_t)M * m->E);
+    free(fm);
+    return m->be->sync(m->be);
+}
+
+/* logits [P, K] from the fused [CLS] rows */
+static xrem_tensor albef_head(xrem_albef *m, const xrem_tensor *cls)
+{
+    const int64_t P = cls->ne[0];
+    if (m->kind == XREM_ALBEF_RETRIEVAL) {
+        xrem_tensor o = xrem_arena_f32_2d(&m->arena, P, 2);
+        m->be->linear(m->be, &o, cls, &m->itm_w, &m->itm_b);
+        return o;
+    }
+    xrem_tensor h = xrem_arena_f32_2d(&m->arena, P, cls->ne[1]);
+    m->be->linear(m->be, &h, cls, &m->cls0_w, &m->cls0_b);
+    m->be->act(m->be, &h, XREM_ACT_RELU);
+    xrem_tensor o = xrem_arena_f32_2d(&m->arena, P, 3);
+    m->be->linear(m->be, &o, &h, &m->cls2_w, &m->cls2_b);
+    return o;
+}
+
+xrem_status xrem_albef_itm(xrem_albef *m, const float *img, int B, int Cin, const int32_t *ids, const int32_t *mask,
+                           int M, int L, float *logits, xrem_trace_fn trace, void *user)
+{
+    xrem_status s = albef_check_images(m, B, Cin);
+    if (!s && (M <= 0 || L <= 0)) s = xrem_fail(XREM_ERR_ARG, "no texts");
+    if (!s && m->kind == XREM_ALBEF_RETRIEVAL && !m->has_itm)
+        s = xrem_fail(XREM_ERR_ARG, "this retrieval model has no itm_head");
+    if (!s) s = xrem_bert_check_input(&m->bert, ids, M, L);
+    if (s) return s;
+    const int R = m->vit.cfg.res, Cv = m->vit.cfg.C, C = m->bert.cfg.C, T = xrem_vit_tokens(&m->vit);
+    const int64_t P = (int64_t)B * M;
+    size_t bytes = albef_small_bytes(B * Cin, R * R) + albef_small_bytes(B * T, Cv) + xrem_vit_arena_bytes(&m->vit, B) +
+                   albef_small_bytes(M * L, C) + xrem_bert_arena_bytes(&m->bert, M, L, 0, 0) +
+                   xrem_bert_arena_bytes(&m->bert, (int)P, L, B, T) + 3 * albef_small_bytes((int)P, C);
+    s = albef_reserve(m, bytes);
+    float *fm_text = s ? NULL : albef_mask_f32(mask, (int64_t)M * L);
+    float *fm_pair = s ? NULL : malloc(sizeof(float) * (size_t)(P * L));
+    if (!s && (!fm_text || !fm_pair)) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    if (s) {
+        free(fm_text);
+        free(fm_pair);
+        return s;
+    }
+    xrem_tensor x = albef_upload_images(m, img, B, Cin), enc;
+    xrem_vit_forward(&m->vit, m->be, &m->arena, &x, &enc, trace, user);
+    /* text-only layers once per distinct text, then replicated per image (pairs image-major) */
+    xrem_tensor t = xrem_bert_embed(&m->bert, m->be, &m->arena, ids, NULL, M, L);
+    xrem_bert_layers(&m->bert, m->be, &m->arena, &t, fm_text, 0, m->bert.cfg.fusion_layer, NULL, trace, user);
+    xrem_tensor pairs = xrem_arena_f32_3d(&m->arena, P, L, C);
+    for (int b = 0; b < B; b++) {
+        m->be->copy2d(m->be, (float *)pairs.data + (int64_t)b * M * L * C, 0, t.data, 0, 1, (int64_t)M * L * C);
+        memcpy(fm_pair + (int64_t)b * M * L, fm_text, sizeof(float) * (size_t)M * L);
+    }
+    xrem_bert_layers(&m->bert, m->be, &m->arena, &pairs, fm_pair, m->bert.cfg.fusion_layer, m->bert.cfg.L, &enc,
+                     trace, user);
+    xrem_tensor cls = albef_cls(m, &pairs);
+    xrem_tensor o = albef_head(m, &cls);
+    m->be->download(m->be, logits, o.data, sizeof(float) * (size_t)P * o.ne[1]);
+    free(fm_text);
+    free(fm_pair);
+    return m->be->sync(m->be);
+}

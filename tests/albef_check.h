@@ -1,0 +1,100 @@
+/* Shared by test_albef_golden.c and test_ref_albef_full.c: run a converted ALBEF model on a
+ * golden's inputs and compare every stored tensor (per-layer traces and outputs). */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/albef.h"
+#include "testutil.h"
+
+typedef struct {
+    xrem_h5 *g;
+    xrem_backend *be;
+    double tol;
+    int compared;
+} albef_trace_ctx;
+
+static void albef_trace(const char *what, int i, const xrem_tensor *x, void *user)
+{
+    albef_trace_ctx *c = user;
+    char name[128];
+    if (i < 0) snprintf(name, sizeof name, "%s", what);
+    else snprintf(name, sizeof name, "%s.%d", what, i);
+    if (!xrem_h5_exists(c->g, name)) return; /* full-size goldens keep only some layers */
+    int64_t n = xrem_tensor_numel(x);
+    float *host = malloc(sizeof(float) * (size_t)n);
+    c->be->download(c->be, host, x->data, sizeof(float) * (size_t)n);
+    xrem_test_compare(c->g, name, host, n, c->tol);
+    c->compared++;
+    free(host);
+}
+
+/* Returns 0 when it ran (failures counted in xrem_test_failures), 1 on a setup error. */
+static int albef_check(const char *weights, const char *golden, int threads, double tol)
+{
+    xrem_backend *be = NULL;
+    xrem_h5 *g = NULL;
+    xrem_albef *m = NULL;
+    float *img = NULL;
+    int32_t *ids = NULL, *mask = NULL;
+    int64_t ine[4], tne[4];
+    int64_t res = 0;
+    printf("%s\n", golden);
+    CHECK_OK(xrem_backend_cpu_create(threads, &be));
+    CHECK_OK(xrem_h5_open(golden, &g));
+    CHECK_OK(xrem_h5_attr_i64(g, "/", "res", &res));
+    CHECK_OK(xrem_albef_load(weights, be, (int)res, &m));
+    CHECK_OK(xrem_h5_read_f32(g, "image", 4, NULL, &img, ine));
+    CHECK_OK(xrem_h5_read_i32(g, "text.ids", 2, NULL, &ids, tne));
+    CHECK_OK(xrem_h5_read_i32(g, "text.mask", 2, tne, &mask, tne));
+    const int B = (int)ine[0], Cin = (int)ine[1], M = (int)tne[0], L = (int)tne[1];
+    const int T = xrem_vit_tokens(xrem_albef_vit(m)), Cv = xrem_albef_vit(m)->cfg.C;
+    albef_trace_ctx ctx = {g, be, tol, 0};
+
+    float *emb = malloc(sizeof(float) * (size_t)B * T * Cv);
+    if (xrem_albef_kind_of(m) == XREM_ALBEF_RETRIEVAL) {
+        const int E = xrem_albef_embed_dim(m);
+        float *ifeat = malloc(sizeof(float) * (size_t)B * E), *tfeat = malloc(sizeof(float) * (size_t)M * E);
+        float *score = malloc(sizeof(float) * (size_t)B * M), *l2 = malloc(sizeof(float) * (size_t)B * M * 2);
+        CHECK_OK(xrem_albef_encode_images(m, img, B, Cin, emb, ifeat, albef_trace, &ctx));
+        xrem_test_compare(g, "image_embeds", emb, (int64_t)B * T * Cv, tol);
+        xrem_test_compare(g, "image_feat", ifeat, (int64_t)B * E, tol);
+        CHECK_OK(xrem_albef_encode_texts(m, ids, mask, M, L, tfeat, albef_trace, &ctx));
+        xrem_test_compare(g, "text_feat", tfeat, (int64_t)M * E, tol);
+        for (int b = 0; b < B; b++)
+            for (int j = 0; j < M; j++) {
+                double d = 0;
+                for (int e = 0; e < E; e++) d += (double)ifeat[b * E + e] * tfeat[j * E + e];
+                score[b * M + j] = (float)d;
+            }
+        xrem_test_compare(g, "itc_score", score, (int64_t)B * M, tol);
+        if (xrem_albef_has_itm_head(m) && xrem_h5_exists(g, "itm2_logits")) {
+            CHECK_OK(xrem_albef_itm(m, img, B, Cin, ids, mask, M, L, l2, albef_trace, &ctx));
+            xrem_test_compare(g, "itm2_logits", l2, (int64_t)B * M * 2, tol);
+        }
+        free(ifeat);
+        free(tfeat);
+        free(score);
+        free(l2);
+    } else {
+        float *logits = malloc(sizeof(float) * (size_t)B * M * 3), *score = malloc(sizeof(float) * (size_t)B * M);
+        CHECK_OK(xrem_albef_encode_images(m, img, B, Cin, emb, NULL, albef_trace, &ctx));
+        xrem_test_compare(g, "image_embeds", emb, (int64_t)B * T * Cv, tol);
+        CHECK_OK(xrem_albef_itm(m, img, B, Cin, ids, mask, M, L, logits, albef_trace, &ctx));
+        xrem_test_compare(g, "itm_logits", logits, (int64_t)B * M * 3, tol);
+        for (int p = 0; p < B * M; p++) score[p] = logits[p * 3 + 2]; /* X-REM's ITM score */
+        xrem_test_compare(g, "itm_score", score, (int64_t)B * M, tol);
+        free(logits);
+        free(score);
+    }
+    printf("  (%d per-layer traces compared)\n", ctx.compared);
+    CHECK(ctx.compared > 0, "no per-layer tensors were compared");
+    free(emb);
+    free(img);
+    free(ids);
+    free(mask);
+    xrem_albef_free(m);
+    xrem_h5_close(g);
+    xrem_backend_free(be);
+    return 0;
+}
