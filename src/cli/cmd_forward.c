@@ -25,7 +25,7 @@ static xrem_status fwd_load_images(fwd_ctx *c, const char *path)
     float *raw = NULL;
     int64_t ne[XREM_MAX_DIMS];
     xrem_status s = xrem_h5_open(path, &f);
-    if (!s) s = xrem_h5_read_f32(f, "cxr", 3, (int64_t[]){-1, -1, -1}, &raw, ne);
+    if (!s) s = xrem_h5_read_f32(f, "cxr", 3, NULL, &raw, ne); /* N×H×W */
     xrem_h5_close(f);
     if (!s && (ne[0] < 1 || ne[1] < 1 || ne[2] < 1 || ne[0] > (1 << 24) || ne[1] > 8192 || ne[2] > 8192))
         s = xrem_fail(XREM_ERR_SHAPE, "%s: dataset 'cxr' has shape [%lld,%lld,%lld], expected N×H×W images", path,
@@ -194,8 +194,8 @@ int xrem_cmd_forward(int argc, char **argv)
         /* ALBEF: retrieval text is cut to 25 ids; the ITM reference does not truncate, xrem caps
          * at the position table (512 for BERT-base). */
         int cap = xrem_albef_bert(c.m)->cfg.max_pos;
-        if (!max_len) max_len = xrem_albef_kind_of(c.m) == XREM_ALBEF_RETRIEVAL ? 25 : cap;
-        if (max_len > cap)
+        if (!max_len) max_len = xrem_albef_kind_of(c.m) == XREM_ALBEF_RETRIEVAL && cap > 25 ? 25 : cap;
+        if (tpath && max_len > cap)
             s = xrem_fail(XREM_ERR_ARG, "--max-len %d is longer than the model's position table (%d)", max_len, cap);
     }
     if (!s && ipath) s = fwd_load_images(&c, ipath);

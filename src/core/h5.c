@@ -196,8 +196,10 @@ static xrem_status xrem__check_shape(xrem_h5 *f, const char *name, int nd, const
         if (want_ne[i] < 0) snprintf(want + strlen(want), sizeof want - strlen(want), i ? ",*" : "*");
         else snprintf(want + strlen(want), sizeof want - strlen(want), i ? ",%lld" : "%lld", (long long)want_ne[i]);
     }
-    if (!want_ne) snprintf(want + 1, sizeof want - 1, "rank %d", want_ndim);
-    return xrem_fail(XREM_ERR_SHAPE, "%s: dataset '%s' has shape %s], expected %s]", f->path, name, got, want);
+    snprintf(got + strlen(got), sizeof got - strlen(got), "]");
+    snprintf(want + strlen(want), sizeof want - strlen(want), "]");
+    if (!want_ne) snprintf(want, sizeof want, "rank %d", want_ndim);
+    return xrem_fail(XREM_ERR_SHAPE, "%s: dataset '%s' has shape %s, expected %s", f->path, name, got, want);
 }
 
 static uint16_t *xrem__u16(void *p) { return p; }

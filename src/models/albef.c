@@ -72,7 +72,8 @@ xrem_status xrem_albef_load(const char *path, xrem_backend *be, int res, xrem_al
     if (s) {
         if (m) m->be = be;
         xrem_albef_free(m);
-        return xrem_fail_context(s, "loading %s", path);
+        /* most messages already name the file; add it where one does not */
+        return strstr(xrem_last_error(), path) ? s : xrem_fail_context(s, "loading %s", path);
     }
     *out = m;
     return XREM_OK;
