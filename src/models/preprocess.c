@@ -5,9 +5,10 @@
  * responses and random inputs, bit for bit:
  *
  *   scale  = (float)in / (float)out                     float division
- *   src    = (double)scale * (o + 0.5) - 0.5            kept in double (CPU acc type),
- *   i0     = floor((float)src)                          ... but floorf() sees it as float,
- *   t      = (float)(src - i0)                          so t may be a hair below 0 or above 1
+ *   src    = (double)scale * (o + 0.5) - 0.5            kept in double (as with float's CPU
+ *   i0     = floor((float)src)                          accumulate type, double), but floorf()
+ *   t      = (float)(src - i0)                          sees it rounded to float, so t can be a
+ *                                                       hair below 0 (77 -> 257, o = 128)
  *   w      = { far(t + 1), near(t), near(1 - t), far(2 - t) }    in float, a = -0.75
  *            near(x) = fma(a + 2, x, -(a + 3)) * x * x + 1
  *            far(x)  = fma(fma(a, x, -5a), x, 8a) * x - 4a
@@ -15,10 +16,12 @@
  *   value  = horizontal pass per source row, then vertical pass over the 4 row results, each
  *            v = x1*w1; v = fma(x0, w0, v); v = fma(x2, w2, v); v = fma(x3, w3, v)
  *
- * The fused/unfused pattern is what GCC's contraction made of torch's C++ in that AVX2 build;
- * we write the fmas explicitly and switch contraction off for this file so that the unfused
- * products stay unfused whatever -march says. A build of torch with other contraction differs
- * from this by float rounding (<= ~1e-4 on 0..255 data), never more. align_corners=True uses
+ * The fused/unfused pattern is what that AVX2 build's compiler made of torch's C++ (it fused
+ * some multiply-adds, not all); we write the fmas explicitly and switch contraction off for this
+ * file so that the unfused ones stay unfused whatever -march says. A torch build that contracts
+ * differently differs by float rounding only (<= ~1.5e-4 on random 0..255 data). torch's CUDA
+ * kernel is another matter: it rounds src to float, which moves 320 -> 384 outputs of the CXR
+ * goldens by up to 4e-3 on 0..255 (5e-5 after normalisation). align_corners=True uses
  * scale = (float)(in-1)/(out-1) (0 when out == 1) and src = (double)scale * o.
  *
  * Resizing is separable and each output value depends on its 4x4 taps through exactly the
@@ -97,9 +100,19 @@ static inline float tap_sum(float x0, float x1, float x2, float x3, const float 
     return fmaf(x3, w[3], v);
 }
 
+/* Without FMA in the target ISA (x86-64 built with -DXREM_NATIVE=OFF) every fmaf() is a libm
+ * call and the resize runs ~15x slower; so also build an FMA clone of the hot loop and let the
+ * loader pick it on CPUs that have FMA. Results are the same bits either way (fmaf is exact). */
+#if defined(__x86_64__) && !defined(__FMA__) && defined(__GNUC__) && !defined(__clang__)
+#define XREM__FMA_CLONES __attribute__((target_clones("fma", "default")))
+#else
+#define XREM__FMA_CLONES
+#endif
+
 /* One plane: src [H, W] -> dst [OH, OW]; tmp is scratch of H * OW floats. */
-static void resize_plane(const float *src, int H, int W, float *dst, int OH, int OW,
-                         const xrem__tap4 *tx, const xrem__tap4 *ty, float *tmp)
+XREM__FMA_CLONES static void resize_plane(const float *src, int H, int W, float *dst, int OH,
+                                          int OW, const xrem__tap4 *tx, const xrem__tap4 *ty,
+                                          float *tmp)
 {
     for (int y = 0; y < H; y++) {
         const float *s = src + (size_t)y * W;
@@ -155,7 +168,8 @@ static xrem_status scratch_make(int nt, int H, int OW, float **tmp, size_t *per)
         return xrem_fail(XREM_ERR_NOMEM, "resize: scratch for %d threads x %dx%d overflows", nt,
                          H, OW);
     *tmp = malloc(total);
-    if (!*tmp) return xrem_fail(XREM_ERR_NOMEM, "resize: no memory for %zu bytes of scratch", total);
+    if (!*tmp)
+        return xrem_fail(XREM_ERR_NOMEM, "resize: no memory for %zu bytes of scratch", total);
     return XREM_OK;
 }
 
