@@ -10,7 +10,7 @@
 typedef struct {
     xrem_h5 *g;
     xrem_backend *be;
-    double tol;
+    double tol;       /* per-layer traces */
     int compared;
 } albef_trace_ctx;
 
@@ -30,7 +30,8 @@ static void albef_trace(const char *what, int i, const xrem_tensor *x, void *use
 }
 
 /* Returns 0 when it ran (failures counted in xrem_test_failures), 1 on a setup error. */
-static int albef_check(const char *weights, const char *golden, int threads, double tol)
+/* tol: outputs (features, scores, logits, image_embeds); trace_tol: per-layer activations. */
+static int albef_check(const char *weights, const char *golden, int threads, double tol, double trace_tol)
 {
     xrem_backend *be = NULL;
     xrem_h5 *g = NULL;
@@ -49,7 +50,7 @@ static int albef_check(const char *weights, const char *golden, int threads, dou
     CHECK_OK(xrem_h5_read_i32(g, "text.mask", 2, tne, &mask, tne));
     const int B = (int)ine[0], Cin = (int)ine[1], M = (int)tne[0], L = (int)tne[1];
     const int T = xrem_vit_tokens(xrem_albef_vit(m)), Cv = xrem_albef_vit(m)->cfg.C;
-    albef_trace_ctx ctx = {g, be, tol, 0};
+    albef_trace_ctx ctx = {g, be, trace_tol, 0};
 
     float *emb = malloc(sizeof(float) * (size_t)B * T * Cv);
     if (xrem_albef_kind_of(m) == XREM_ALBEF_RETRIEVAL) {
