@@ -75,14 +75,16 @@ static xrem_status bench_run(xrem_albef *m, const bench_cfg *b, double *per_iter
     return s;
 }
 
-static const char *const bench_known[] = {"--res", "--batch", "--threads", "--iters", "--len", "--backend", NULL};
+static const char *const bench_known[] = {"--res", "--batch", "--threads", "--iters", "--len", "--backend", "--weights",
+                                          NULL};
 static const char *const bench_flags[] = {"--json", NULL};
 
 int xrem_cmd_bench(int argc, char **argv)
 {
     if (argc < 2 || (strcmp(argv[1], "vit") && strcmp(argv[1], "bert") && strcmp(argv[1], "itm"))) {
         fprintf(stderr, "usage: xrem bench vit|bert|itm [--res R] [--batch B] [--threads N] [--iters I] [--len L]\n"
-                        "                  [--backend cpu|cuda] [--json]\n"
+                        "                  [--backend cpu|cuda] [--weights W.h5] [--json]\n"
+                        "  --weights: time this converted model instead of random full-size weights\n"
                         "  vit: images/s of the ViT-B/16 (default --res 384 --batch 8)\n"
                         "  bert: text-mode sequences/s of BERT-base (default --batch 64 --len 25)\n"
                         "  itm: (image, report) pairs/s of the ITM model, one image with --batch candidates\n"
@@ -114,13 +116,18 @@ int xrem_cmd_bench(int argc, char **argv)
     xrem_status s = !strcmp(b.backend, "cuda") ? xrem_backend_cuda_create(0, &be)
                     : !strcmp(b.backend, "cpu") ? xrem_backend_cpu_create(b.threads, &be)
                                                 : xrem_fail(XREM_ERR_ARG, "--backend must be cpu or cuda");
+    const char *given = xrem_arg_str(argc, argv, "--weights");
     if (!s) {
-        if (!b.threads) b.threads = be->threads;
-        fprintf(stderr, "xrem bench: writing random full-size weights to %s\n", path);
-        s = xrem_albef_random_write(path, &spec, NULL, 0);
+        b.threads = be->threads;
+        if (!given) fprintf(stderr, "xrem bench: writing random full-size weights to %s\n", path);
+        if (!given) s = xrem_albef_random_write(path, &spec, NULL, 0);
     }
-    if (!s) s = xrem_albef_load(path, be, is_bert ? 0 : b.res, &m);
-    remove(path);
+    if (!s) s = xrem_albef_load(given ? given : path, be, is_bert ? 0 : b.res, &m);
+    if (!given) remove(path);
+    const int kind_itm = m && xrem_albef_kind_of(m) == XREM_ALBEF_ITM;
+    if (!s && is_bert && kind_itm) s = xrem_fail(XREM_ERR_ARG, "bench bert needs retrieval weights (text features)");
+    if (!s && is_itm && !kind_itm && !xrem_albef_has_itm_head(m))
+        s = xrem_fail(XREM_ERR_ARG, "bench itm needs ITM weights (or a retrieval model with itm_head)");
     if (!s) s = bench_run(m, &b, &per);
     if (s) {
         fprintf(stderr, "xrem bench: %s\n", xrem_last_error());
@@ -132,9 +139,9 @@ int xrem_cmd_bench(int argc, char **argv)
     double rate = b.batch / per;
     if (xrem_arg_flag(argc, argv, "--json"))
         printf("{\"bench\":\"%s\",\"backend\":\"%s\",\"res\":%d,\"batch\":%d,\"len\":%d,\"threads\":%d,\"iters\":%d,"
-               "\"seconds_per_iter\":%.6f,\"%s\":%.3f,\"machine\":\"%s\",\"commit\":\"%s\"}\n",
+               "\"seconds_per_iter\":%.6f,\"%s\":%.3f,\"weights\":\"%s\",\"machine\":\"%s\",\"commit\":\"%s\"}\n",
                b.what, b.backend, is_bert ? 0 : b.res, b.batch, is_bert || is_itm ? b.len : 0, b.threads, b.iters, per,
-               unit, rate, machine, XREM_GIT_COMMIT);
+               unit, rate, given ? given : "random", machine, XREM_GIT_COMMIT);
     else
         printf("%s on %s: %.3f %s (batch %d, %d threads, %.3f s/iter) on %s\n", b.what, b.backend, rate, unit, b.batch,
                b.threads, per, machine);
