@@ -27,9 +27,8 @@ int main(void)
     for (int i = 0; i < 2; i++) {
         snprintf(w, sizeof w, "%s/%s.weights.h5", out, cases[i]);
         snprintf(g, sizeof g, "%s/%s.golden.h5", out, cases[i]);
-        /* outputs at 1e-4; deep intermediate activations of random full-size models reach
-         * magnitudes in the tens, so their bound is 1e-3 (reported, still enforced) */
-        if (albef_check(w, g, 2, 1e-4, 1e-3)) return 1;
+        /* 1e-4 on every stored tensor (measured: ~6e-6 on vit.block.11, ~6e-7 on logits) */
+        if (albef_check(w, g, 2, 1e-4, 1e-4)) return 1;
     }
     /* the generated checkpoints and weights are ~4 GB: do not leave them in the build tree */
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
