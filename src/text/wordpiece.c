@@ -422,7 +422,8 @@ static int utf8_put(uint32_t cp, char *o)
 typedef struct {
     const xrem_vocab *v;
     int32_t *out; /* ids so far */
-    int64_t nout, capout;
+    int64_t nout;
+    size_t capout;
     int64_t limit;  /* stop once this many ids exist (INT64_MAX: no limit) */
     int done;       /* limit reached */
     xrem_status st; /* first failure; XREM_OK otherwise */
@@ -441,22 +442,21 @@ static void ctx_fail(tok_ctx *c, xrem_status st)
     c->done = 1;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
+/* p grown (doubling) to hold `need` elements: the new pointer, or NULL with p untouched. */
+static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 {
     if (need <= *cap)
-        return 1;
+        return p;
     size_t nc = *cap ? *cap : 64;
     while (nc < need) {
         if (nc > SIZE_MAX / 2 / elem)
-            return 0;
+            return NULL;
         nc *= 2;
     }
-    void *np = realloc(*p, nc * elem);
-    if (!np)
-        return 0;
-    *p = np;
-    *cap = nc;
-    return 1;
+    void *np = realloc(p, nc * elem);
+    if (np)
+        *cap = nc;
+    return np;
 }
 
 static void emit_ids(tok_ctx *c, const int32_t *ids, int64_t n)
@@ -465,12 +465,12 @@ static void emit_ids(tok_ctx *c, const int32_t *ids, int64_t n)
         return;
     if (n > c->limit - c->nout)
         n = c->limit - c->nout;
-    size_t cap = (size_t)c->capout;
-    if (!grow((void **)&c->out, &cap, (size_t)(c->nout + n), sizeof(int32_t))) {
+    int32_t *np = grow(c->out, &c->capout, (size_t)(c->nout + n), sizeof(int32_t));
+    if (!np) {
         ctx_fail(c, xrem_fail(XREM_ERR_NOMEM, "tokenize: out of memory for %lld ids", (long long)(c->nout + n)));
         return;
     }
-    c->capout = (int64_t)cap;
+    c->out = np;
     memcpy(c->out + c->nout, ids, (size_t)n * sizeof(int32_t));
     c->nout += n;
     if (c->nout >= c->limit)
@@ -585,10 +585,12 @@ static void stage_b(tok_ctx *c, uint32_t cp)
     }
     if (r->props & XREM_UC_MN)
         return;
-    if (!grow((void **)&c->run, &c->caprun, c->nrun + 1, sizeof(uint32_t))) {
+    uint32_t *np = grow(c->run, &c->caprun, c->nrun + 1, sizeof(uint32_t));
+    if (!np) {
         ctx_fail(c, xrem_fail(XREM_ERR_NOMEM, "tokenize: out of memory"));
         return;
     }
+    c->run = np;
     c->run[c->nrun++] = cp | (uint32_t)r->ccc << 24;
 }
 
@@ -637,12 +639,14 @@ static int final_sigma(const uint32_t *w, size_t n, size_t i)
     return 1;
 }
 
+/* HF's all_special_tokens: recognised in any text, whatever the vocabulary. */
+static const char *const special_names[5] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
+
 /* Whether a cleaned word spells a special token. HF then leaves it as it is (no lowercasing, no
  * punctuation split) and WordPiece-matches it whole. HF compares the word after NFC, which only
  * matters here through U+212A KELVIN SIGN -> "K" ("[UNK]", "[MASK]"). */
 static int word_special(tok_ctx *c)
 {
-    static const char *const names[] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
     size_t n = c->nword;
     if (n < 5 || n > 6 || c->word[0] != '[')
         return 0;
@@ -655,7 +659,7 @@ static int word_special(tok_ctx *c)
     }
     s[n] = 0;
     for (int k = 0; k < 5; k++)
-        if (strcmp(s, names[k]) == 0) {
+        if (strcmp(s, special_names[k]) == 0) {
             for (size_t j = 0; j < n; j++)
                 c->piece[j] = (uint32_t)s[j];
             c->npiece = n;
@@ -712,10 +716,12 @@ static void word_flush(tok_ctx *c)
 
 static void word_push(tok_ctx *c, uint32_t cp)
 {
-    if (!grow((void **)&c->word, &c->capword, c->nword + 1, sizeof(uint32_t))) {
+    uint32_t *np = grow(c->word, &c->capword, c->nword + 1, sizeof(uint32_t));
+    if (!np) {
         ctx_fail(c, xrem_fail(XREM_ERR_NOMEM, "tokenize: out of memory for a %zu-char word", c->nword + 1));
         return;
     }
+    c->word = np;
     c->word[c->nword++] = cp;
 }
 
@@ -723,12 +729,11 @@ static void word_push(tok_ctx *c, uint32_t cp)
  * text before any cleaning. */
 static int raw_special(const char *s, int32_t *which)
 {
-    static const char *const names[] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
     if (s[0] != '[')
         return 0;
     for (int k = 0; k < 5; k++) {
-        size_t l = strlen(names[k]);
-        if (strncmp(s, names[k], l) == 0) {
+        size_t l = strlen(special_names[k]);
+        if (strncmp(s, special_names[k], l) == 0) {
             *which = k;
             return (int)l;
         }
@@ -740,13 +745,12 @@ static void tokenize_text(tok_ctx *c, const char *text)
 {
     const unsigned char *s = (const unsigned char *)text;
     size_t n = strlen(text);
-    static const char *const names[] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
     for (size_t i = 0; i < n && !c->done;) {
         int32_t which;
         int sl = raw_special(text + i, &which);
         if (sl) {
             word_flush(c);
-            emit_special(c, names[which]);
+            emit_special(c, special_names[which]);
             i += (size_t)sl;
             continue;
         }
@@ -783,10 +787,9 @@ static xrem_status tokenize_limit(const xrem_vocab *v, const char *text, int64_t
     c.v = v;
     c.limit = limit;
     c.done = limit <= 0;
-    size_t cap = 0;
-    if (!grow((void **)&c.out, &cap, 64, sizeof(int32_t)))
+    c.out = grow(NULL, &c.capout, 64, sizeof(int32_t));
+    if (!c.out)
         return xrem_fail(XREM_ERR_NOMEM, "tokenize: out of memory");
-    c.capout = (int64_t)cap;
     tokenize_text(&c, text);
     ctx_free(&c);
     if (c.st != XREM_OK) {

@@ -1,0 +1,225 @@
+#!/usr/bin/env python3
+"""Generate src/text/unicode_tables.{c,h}: the Unicode data the WordPiece tokenizer needs.
+
+Run with the same Python whose `unicodedata` HF's BertTokenizer uses (pyenv python3, 3.11):
+
+    python3 scripts/gen_unicode_tables.py            # writes src/text/unicode_tables.{c,h}
+
+Everything is taken from this interpreter, so the C tokenizer follows Python exactly:
+
+* one range table: for every code point, the tokenizer class HF's BasicTokenizer gives it
+  (dropped by _clean_text / whitespace / other), HF's _is_punctuation, category Mn (dropped by
+  _run_strip_accents), the case class str.lower() uses for the Final_Sigma rule (cased,
+  case-ignorable, neither) and the canonical combining class (for NFD's canonical ordering);
+* the full lowercase mapping of str.lower() for every code point it changes (multi-char ones
+  such as U+0130 -> "i\u0307" included; Final_Sigma is applied in C from the case classes);
+* the full canonical decomposition (unicodedata.normalize('NFD', c)) of every code point that has
+  one, except the Hangul syllables, whose decomposition is algorithmic and done in C.
+
+The case classes are probed through str.lower() itself rather than read from a property file,
+so they are the interpreter's own: for a character c,
+    ("A" + c + "Σ").lower() ends in "ς" iff c is case-ignorable, or cased;
+    (c + "Σ").lower()       ends in "ς" iff c is cased and not case-ignorable.
+Python skips case-ignorable characters first, so a character that is both counts as ignorable.
+"""
+import os
+import sys
+import unicodedata
+
+MAX_CP = 0x110000
+HERE = os.path.dirname(os.path.abspath(__file__))
+OUT_DIR = os.path.join(HERE, "..", "src", "text")
+
+# Property bits; keep in sync with the enum written to the header.
+CLS_KEEP, CLS_DROP, CLS_SPACE = 0, 1, 2
+P_PUNCT = 4
+P_MN = 8
+CASE_CASED, CASE_IGNORABLE = 16, 32
+
+
+def is_surrogate(cp):
+    return 0xD800 <= cp <= 0xDFFF
+
+
+def clean_class(ch):
+    """HF BasicTokenizer._clean_text, then the str.split() of whitespace_tokenize."""
+    cp = ord(ch)
+    cat = unicodedata.category(ch)
+    if cp == 0 or cp == 0xFFFD or (cat.startswith("C") and ch not in "\t\n\r"):
+        return CLS_DROP  # HF's _is_control (unassigned Cn, private use Co, format Cf too)
+    if ch in " \t\n\r" or cat == "Zs":
+        return CLS_SPACE  # HF's _is_whitespace: becomes " "
+    if ch.isspace():
+        return CLS_SPACE  # U+2028/U+2029: kept by _clean_text but str.split() splits on them
+    return CLS_KEEP
+
+
+def is_punct(ch):
+    """HF's _is_punctuation."""
+    cp = ord(ch)
+    if 33 <= cp <= 47 or 58 <= cp <= 64 or 91 <= cp <= 96 or 123 <= cp <= 126:
+        return True
+    return unicodedata.category(ch).startswith("P")
+
+
+def case_class(ch):
+    if (ch + "\u03a3").lower()[-1] == "\u03c2":
+        return CASE_CASED
+    if ("A" + ch + "\u03a3").lower()[-1] == "\u03c2":
+        return CASE_IGNORABLE
+    return 0
+
+
+def props(cp):
+    if is_surrogate(cp):
+        return (CLS_DROP, 0)  # never reaches the tables: the UTF-8 decoder rejects surrogates
+    ch = chr(cp)
+    p = clean_class(ch)
+    if is_punct(ch):
+        p |= P_PUNCT
+    if unicodedata.category(ch) == "Mn":
+        p |= P_MN
+    p |= case_class(ch)
+    return (p, unicodedata.combining(ch))
+
+
+def is_hangul_syllable(cp):
+    return 0xAC00 <= cp <= 0xD7A3
+
+
+def main():
+    ranges = []  # (first cp, props, ccc)
+    prev = None
+    for cp in range(MAX_CP):
+        pr = props(cp)
+        if pr != prev:
+            ranges.append((cp,) + pr)
+            prev = pr
+
+    lower = []  # (cp, mapping)
+    decomp = []  # (cp, mapping)
+    for cp in range(MAX_CP):
+        if is_surrogate(cp):
+            continue
+        ch = chr(cp)
+        lo = ch.lower()
+        if lo != ch:
+            lower.append((cp, lo))
+        if not is_hangul_syllable(cp):
+            d = unicodedata.normalize("NFD", ch)
+            if d != ch:
+                decomp.append((cp, d))
+
+    # The C side relies on these; fail here rather than tokenize wrongly there.
+    assert max(len(m) for _, m in lower) <= 3
+    assert max(len(m) for _, m in decomp) <= 4
+    # (U+2000/U+2001 decompose to other spaces, but spaces never reach NFD.)
+    for cp, m in lower + decomp:
+        if clean_class(chr(cp)) == CLS_KEEP:
+            for c in m:
+                assert clean_class(c) == CLS_KEEP, "a mapping produced a dropped/space char"
+
+    def pool_table(name, entries):
+        pool, rows = [], []
+        for cp, m in entries:
+            rows.append("{0x%04X,%d,%d}" % (cp, len(pool), len(m)))
+            pool.extend(ord(c) for c in m)
+        assert len(pool) < 65536
+        out = ["const xrem_uc_map xrem_uc_%s[%d] = {" % (name, len(rows))]
+        out += wrap(rows)
+        out.append("};")
+        out.append("const uint32_t xrem_uc_%s_pool[%d] = {" % (name, len(pool)))
+        out += wrap(["0x%04X" % c for c in pool])
+        out.append("};")
+        return out
+
+    ver = unicodedata.unidata_version
+    pyver = "%d.%d.%d" % sys.version_info[:3]
+    banner = ("/* Generated by scripts/gen_unicode_tables.py from Python %s unicodedata %s.\n"
+              " * Do not edit; rerun the script. */\n" % (pyver, ver))
+
+    h = banner + """/* Unicode data for the WordPiece tokenizer (src/text/wordpiece.c): see the script for what each
+ * table holds and how it was derived. Internal to xrem; not a public header. */
+#ifndef XREM_UNICODE_TABLES_H
+#define XREM_UNICODE_TABLES_H
+
+#include <stdint.h>
+
+#define XREM_UC_VERSION "%s"
+
+/* Bits of xrem_uc_range.props. The low two bits are the _clean_text class. */
+enum {
+    XREM_UC_KEEP = 0,            /* an ordinary character */
+    XREM_UC_DROP = 1,            /* NUL, U+FFFD, category C* except \\t\\n\\r: removed */
+    XREM_UC_SPACE = 2,           /* splits words: " \\t\\n\\r", Zs, and what str.split() splits on */
+    XREM_UC_CLASS_MASK = 3,
+    XREM_UC_PUNCT = 4,           /* HF _is_punctuation: ASCII 33-47, 58-64, 91-96, 123-126, P* */
+    XREM_UC_MN = 8,              /* category Mn: removed by accent stripping */
+    XREM_UC_CASED = 16,          /* Final_Sigma context: cased and not case-ignorable */
+    XREM_UC_CASE_IGNORABLE = 32, /* Final_Sigma context: skipped */
+};
+
+/* Code points lo .. (next entry's lo - 1) share props and ccc (canonical combining class). */
+typedef struct {
+    uint32_t lo;
+    uint8_t props;
+    uint8_t ccc;
+} xrem_uc_range;
+
+/* cp maps to pool[off .. off+len-1]. Sorted by cp. */
+typedef struct {
+    uint32_t cp;
+    uint16_t off;
+    uint16_t len;
+} xrem_uc_map;
+
+extern const xrem_uc_range xrem_uc_ranges[%d];
+extern const xrem_uc_range xrem_uc_ascii[128]; /* the same data indexed by code point, lo = cp */
+extern const xrem_uc_map xrem_uc_lower[%d];   /* str.lower() of one character, where it changes */
+extern const uint32_t xrem_uc_lower_pool[];
+extern const xrem_uc_map xrem_uc_decomp[%d];  /* full NFD, Hangul syllables excluded */
+extern const uint32_t xrem_uc_decomp_pool[];
+
+#define XREM_UC_NRANGES %d
+#define XREM_UC_NLOWER %d
+#define XREM_UC_NDECOMP %d
+#define XREM_UC_MAX_LOWER 3
+#define XREM_UC_MAX_DECOMP 4
+
+#endif
+""" % (ver, len(ranges), len(lower), len(decomp), len(ranges), len(lower), len(decomp))
+
+    c = [banner.rstrip("\n"), '#include "text/unicode_tables.h"', ""]
+    c.append("const xrem_uc_range xrem_uc_ranges[%d] = {" % len(ranges))
+    c += wrap(["{0x%04X,%d,%d}" % r for r in ranges])
+    c.append("};")
+    c.append("const xrem_uc_range xrem_uc_ascii[128] = {")
+    c += wrap(["{0x%02X,%d,%d}" % ((cp,) + props(cp)) for cp in range(128)])
+    c.append("};")
+    c += pool_table("lower", lower)
+    c += pool_table("decomp", decomp)
+    c_text = "\n".join(c) + "\n"
+
+    with open(os.path.join(OUT_DIR, "unicode_tables.h"), "w") as f:
+        f.write(h)
+    with open(os.path.join(OUT_DIR, "unicode_tables.c"), "w") as f:
+        f.write(c_text)
+    print("ranges %d, lower %d, decomp %d, unicode_tables.c %d bytes"
+          % (len(ranges), len(lower), len(decomp), len(c_text)))
+
+
+def wrap(items, width=110):
+    lines, cur = [], "    "
+    for it in items:
+        piece = it + ","
+        if len(cur) + len(piece) > width and cur.strip():
+            lines.append(cur.rstrip())
+            cur = "    "
+        cur += piece
+    if cur.strip():
+        lines.append(cur.rstrip())
+    return lines
+
+
+if __name__ == "__main__":
+    main()
