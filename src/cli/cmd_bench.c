@@ -14,6 +14,8 @@
 #define XREM_GIT_COMMIT "unknown"
 #endif
 
+char *openblas_get_corename(void); /* OpenBLAS extension */
+
 static double now_s(void)
 {
     struct timespec t;
@@ -139,9 +141,10 @@ int xrem_cmd_bench(int argc, char **argv)
     double rate = b.batch / per;
     if (xrem_arg_flag(argc, argv, "--json"))
         printf("{\"bench\":\"%s\",\"backend\":\"%s\",\"res\":%d,\"batch\":%d,\"len\":%d,\"threads\":%d,\"iters\":%d,"
-               "\"seconds_per_iter\":%.6f,\"%s\":%.3f,\"weights\":\"%s\",\"machine\":\"%s\",\"commit\":\"%s\"}\n",
+               "\"seconds_per_iter\":%.6f,\"%s\":%.3f,\"weights\":\"%s\",\"blas_core\":\"%s\",\"machine\":\"%s\","
+               "\"commit\":\"%s\"}\n",
                b.what, b.backend, is_bert ? 0 : b.res, b.batch, is_bert || is_itm ? b.len : 0, b.threads, b.iters, per,
-               unit, rate, given ? given : "random", machine, XREM_GIT_COMMIT);
+               unit, rate, given ? given : "random", openblas_get_corename(), machine, XREM_GIT_COMMIT);
     else
         printf("%s on %s: %.3f %s (batch %d, %d threads, %.3f s/iter) on %s\n", b.what, b.backend, rate, unit, b.batch,
                b.threads, per, machine);

@@ -1,6 +1,9 @@
 /* xrem: the command-line front end. Each command parses its flags and calls the library. */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
 
@@ -19,8 +22,34 @@ static void xrem__usage(FILE *out)
             "'xrem <command> --help' shows a command's options.\n");
 }
 
+char *openblas_get_corename(void); /* OpenBLAS extension */
+
+/* OpenBLAS picks its sgemm kernel from the CPU model when it loads. Models it does not know
+ * (common under virtualisation and on CPUs newer than the library) fall back to the SSE3
+ * "Prescott" kernel, several times slower than the AVX2/AVX-512 one the CPU can run. The choice
+ * is made before main(), so when that happened we set OPENBLAS_CORETYPE and re-execute once. */
+static void xrem__blas_kernel_fixup(char **argv)
+{
+#if defined(__x86_64__) && defined(__GNUC__)
+    if (getenv("OPENBLAS_CORETYPE") || getenv("XREM_NO_BLAS_FIXUP")) return;
+    const char *core = openblas_get_corename();
+    if (!core || (strcasecmp(core, "prescott") && strcasecmp(core, "core2") && strcasecmp(core, "nehalem") &&
+                  strcasecmp(core, "sandybridge")))
+        return;
+    const char *want = __builtin_cpu_supports("avx512f")  ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2") ? "Haswell"
+                                                        : NULL;
+    if (!want) return;
+    setenv("OPENBLAS_CORETYPE", want, 1);
+    execv("/proc/self/exe", argv); /* on failure, carry on with the slow kernel */
+#else
+    (void)argv;
+#endif
+}
+
 int main(int argc, char **argv)
 {
+    xrem__blas_kernel_fixup(argv);
     if (argc < 2) {
         xrem__usage(stderr);
         return 2;
