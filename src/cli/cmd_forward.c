@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/args.h"
 #include "cli/commands.h"
@@ -89,9 +90,9 @@ static xrem_status fwd_images(fwd_ctx *c, float *feat)
         int nb = c->N - b < c->batch ? c->N - b : c->batch;
         s = xrem_albef_encode_images(c->m, c->gray + (size_t)b * c->R * c->R, nb, 1, emb + (size_t)b * c->T * c->C,
                                      feat ? feat + (size_t)b * E : NULL, NULL, NULL);
-        fprintf(stderr, "\rxrem forward: images %d/%d", b + nb, c->N);
+        if (isatty(2)) fprintf(stderr, "\rxrem forward: images %d/%d", b + nb, c->N);
     }
-    fprintf(stderr, "\n");
+    if (isatty(2)) fprintf(stderr, "\n");
     if (!s) s = xrem_h5_write_f32(c->out, "image_embeds", 3, (int64_t[]){c->N, c->T, c->C}, emb);
     free(emb);
     return s;
@@ -145,9 +146,9 @@ static xrem_status fwd_itm(fwd_ctx *c)
                                c->tb.mask + (size_t)j * c->L, nj, c->L, part, NULL, NULL);
             memcpy(logits + ((size_t)i * c->M + j) * 3, part, sizeof(float) * nj * 3);
         }
-        fprintf(stderr, "\rxrem forward: itm image %d/%d", i + 1, c->N);
+        if (isatty(2)) fprintf(stderr, "\rxrem forward: itm image %d/%d", i + 1, c->N);
     }
-    fprintf(stderr, "\n");
+    if (isatty(2)) fprintf(stderr, "\n");
     for (int64_t p = 0; !s && p < (int64_t)c->N * c->M; p++) score[p] = logits[p * 3 + 2];
     if (!s) s = xrem_h5_write_f32(c->out, "itm_logits", 3, (int64_t[]){c->N, c->M, 3}, logits);
     if (!s) s = xrem_h5_write_f32(c->out, "itm_score", 2, (int64_t[]){c->N, c->M}, score);

@@ -4,25 +4,49 @@
 #include <stdlib.h>
 #include <string.h>
 
+/* Optional integer config attribute: def when absent. */
+static xrem_status bert_config_opt(xrem_weights *w, const char *name, int64_t lo, int64_t hi, int64_t def, int64_t *v)
+{
+    if (!xrem_h5_has_attr(xrem_weights_file(w), "config", name)) {
+        *v = def;
+        return XREM_OK;
+    }
+    return xrem_weights_config(w, name, lo, hi, v);
+}
+
 static xrem_status bert_config(xrem_weights *w, xrem_bert_config *c)
 {
-    static const char *names[] = {"hidden_size",  "num_layers",      "num_heads",    "intermediate_size", "vocab_size",
-                                  "max_position", "type_vocab_size", "fusion_layer", "encoder_width"};
-    static const int64_t lo[] = {1, 1, 1, 1, 5, 1, 1, 0, 1};
-    static const int64_t hi[] = {16384, 256, 256, 65536, 1 << 24, 1 << 16, 64, 256, 16384};
-    int64_t v[9];
-    for (int i = 0; i < 9; i++) {
+    static const char *names[] = {"hidden_size", "num_layers", "num_heads", "intermediate_size",
+                                  "vocab_size",  "max_position", "type_vocab_size"};
+    static const int64_t lo[] = {1, 1, 1, 1, 5, 1, 1};
+    static const int64_t hi[] = {16384, 256, 256, 65536, 1 << 24, 1 << 16, 64};
+    int64_t v[7], fusion, enc, pos_off;
+    for (int i = 0; i < 7; i++) {
         xrem_status s = xrem_weights_config(w, names[i], lo[i], hi[i], &v[i]);
         if (s) return s;
     }
-    *c = (xrem_bert_config){(int)v[0], (int)v[1], (int)v[2], (int)v[3], (int)v[4],
-                            (int)v[5], (int)v[6], (int)v[7], (int)v[8], 1e-12f};
+    /* plain BERT-family encoders (NLI, CheXbert, BERTScore) have no cross-attention; RoBERTa's
+     * positions start at padding_idx + 1 (position_offset 2) */
+    xrem_status s = bert_config_opt(w, "fusion_layer", 0, 256, v[1], &fusion);
+    if (!s) s = bert_config_opt(w, "encoder_width", 1, 16384, v[0], &enc);
+    if (!s) s = bert_config_opt(w, "position_offset", 0, 1 << 16, 0, &pos_off);
+    double eps = 1e-12;
+    if (!s && xrem_h5_has_attr(xrem_weights_file(w), "config", "bert_ln_eps"))
+        s = xrem_h5_attr_f64(xrem_weights_file(w), "config", "bert_ln_eps", &eps);
+    if (s) return s;
+    if (!(eps > 0 && eps < 1))
+        return xrem_fail(XREM_ERR_VALUE, "%s: config.bert_ln_eps = %g, expected (0, 1)", xrem_weights_path(w), eps);
+    *c = (xrem_bert_config){(int)v[0], (int)v[1], (int)v[2], (int)v[3],       (int)v[4],  (int)v[5],
+                            (int)v[6], (int)fusion, (int)enc, (float)eps, (int)pos_off};
     if (c->C % c->NH)
         return xrem_fail(XREM_ERR_FORMAT, "%s: hidden_size %d not divisible by num_heads %d", xrem_weights_path(w),
                          c->C, c->NH);
     if (c->fusion_layer > c->L)
         return xrem_fail(XREM_ERR_FORMAT, "%s: fusion_layer %d > num_layers %d", xrem_weights_path(w),
                          c->fusion_layer, c->L);
+    if (c->pos_offset >= c->max_pos)
+        return xrem_fail(XREM_ERR_FORMAT, "%s: position_offset %d >= max_position %d", xrem_weights_path(w),
+                         c->pos_offset, c->max_pos);
     return XREM_OK;
 }
 
@@ -170,9 +194,9 @@ size_t xrem_bert_params(const xrem_bert *m)
 
 xrem_status xrem_bert_check_input(const xrem_bert *m, const int32_t *ids, int B, int T)
 {
-    if (T > m->cfg.max_pos)
+    if (T > m->cfg.max_pos - m->cfg.pos_offset)
         return xrem_fail(XREM_ERR_SHAPE, "text of %d tokens is longer than the model's position table (%d)", T,
-                         m->cfg.max_pos);
+                         m->cfg.max_pos - m->cfg.pos_offset);
     for (int64_t i = 0; i < (int64_t)B * T; i++)
         if (ids[i] < 0 || ids[i] >= m->cfg.vocab)
             return xrem_fail(XREM_ERR_VALUE, "token id %d (text %lld, position %lld) outside the vocabulary (%d)",
@@ -195,9 +219,10 @@ xrem_tensor xrem_bert_embed(const xrem_bert *m, xrem_backend *be, xrem_arena *a,
     xrem_tensor x = xrem_arena_f32_3d(a, B, T, C);
     const size_t mark = a->used;
     be->embed(be, &x, &m->word, ids, (int64_t)B * T);
-    /* absolute positions 0..T-1, shared by every sequence */
+    /* absolute positions offset..offset+T-1, shared by every sequence (RoBERTa: offset 2) */
     xrem_tensor pos = m->pos;
     pos.ne[0] = T;
+    pos.data = (float *)m->pos.data + (int64_t)m->cfg.pos_offset * C;
     be->add(be, &x, &x, &pos);
     xrem_tensor ty = xrem_arena_f32_3d(a, B, T, C);
     if (types) {

@@ -20,7 +20,8 @@ typedef struct {
     int type_vocab;   /* 2 */
     int fusion_layer; /* first layer with cross-attention (6); L means none */
     int enc_width;    /* width of the cross-attended states (768) */
-    float eps;        /* 1e-12 */
+    float eps;        /* LayerNorm eps: 1e-12 (BERT), 1e-5 (RoBERTa); config.bert_ln_eps */
+    int pos_offset;   /* first position id: 0 (BERT), 2 (RoBERTa: padding_idx + 1) */
 } xrem_bert_config;
 
 typedef struct {
