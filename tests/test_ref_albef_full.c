@@ -13,10 +13,16 @@ int main(void)
         printf("skipped: /usr/bin/python3 cannot import torch and h5py (scripts/setup.sh installs them)\n");
         return TEST_SKIP;
     }
+    const char *data = xrem_test_data_dir();
+    if (!data) {
+        printf("skipped: no shared data folder with bert-base-uncased-vocab.txt (set XREM_DATA_DIR)\n");
+        return TEST_SKIP;
+    }
     const char *bdir = getenv("XREM_BUILD_DIR");
     char out[512], cmd[2048], w[600], g[600];
     snprintf(out, sizeof out, "%s/golden_full", bdir ? bdir : "/tmp");
-    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s --full --out %s", xrem_test_src("scripts/make_goldens.py"), out);
+    snprintf(cmd, sizeof cmd, "/usr/bin/python3 %s --full --out %s --vocab %s/bert-base-uncased-vocab.txt",
+             xrem_test_src("scripts/make_goldens.py"), out, data);
     printf("%s\n", cmd);
     fflush(stdout);
     if (system(cmd) != 0) {
