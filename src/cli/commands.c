@@ -27,6 +27,8 @@ const xrem_cli_command xrem_cli_commands[] = {
     {"inspect", xrem_cmd_inspect},
     {"forward", xrem_cmd_forward},
     {"bench", xrem_cmd_bench},
+    {"embed", xrem_cmd_embed},
+    {"run", xrem_cmd_run},
 #ifdef XREM_HAVE_EVAL
     {"eval", xrem_cmd_eval},
 #endif

@@ -14,5 +14,7 @@ int xrem_cmd_inspect(int argc, char **argv);
 int xrem_cmd_forward(int argc, char **argv);
 int xrem_cmd_bench(int argc, char **argv);
 int xrem_cmd_version(int argc, char **argv);
+int xrem_cmd_embed(int argc, char **argv);
+int xrem_cmd_run(int argc, char **argv);
 
 #endif

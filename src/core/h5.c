@@ -258,6 +258,35 @@ xrem_status xrem_h5_read_f32(xrem_h5 *f, const char *name, int want_ndim, const 
     return xrem__h5_read(f, name, want_ndim, want_ne, 0, (void **)out, ne);
 }
 
+xrem_status xrem_h5_read_f32_rows(xrem_h5 *f, const char *name, int64_t row0, int64_t nrows, float *out)
+{
+    hid_t ds = -1;
+    xrem_status s = xrem__h5_open_ds(f, name, &ds);
+    if (s) return s;
+    hid_t sp = H5Dget_space(ds);
+    int nd = H5Sget_simple_extent_ndims(sp);
+    hsize_t dims[H5S_MAX_RANK], start[H5S_MAX_RANK] = {0}, count[H5S_MAX_RANK];
+    if (nd < 1 || nd > XREM_MAX_DIMS) s = xrem_fail(XREM_ERR_SHAPE, "%s: dataset '%s' rank %d", f->path, name, nd);
+    if (!s) H5Sget_simple_extent_dims(sp, dims, NULL);
+    if (!s && (row0 < 0 || nrows < 0 || (hsize_t)(row0 + nrows) > dims[0]))
+        s = xrem_fail(XREM_ERR_SHAPE, "%s: rows %lld..%lld of '%s' out of range (%llu rows)", f->path, (long long)row0,
+                      (long long)(row0 + nrows), name, (unsigned long long)dims[0]);
+    hid_t ms = -1;
+    if (!s) {
+        for (int i = 0; i < nd; i++) count[i] = dims[i];
+        start[0] = (hsize_t)row0;
+        count[0] = (hsize_t)nrows;
+        H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count, NULL);
+        ms = H5Screate_simple(nd, count, NULL);
+        if (H5Dread(ds, H5T_NATIVE_FLOAT, ms, sp, H5P_DEFAULT, out) < 0)
+            s = xrem_fail(XREM_ERR_IO, "%s: cannot read rows of '%s' (truncated or not float?)", f->path, name);
+    }
+    if (ms >= 0) H5Sclose(ms);
+    H5Sclose(sp);
+    H5Dclose(ds);
+    return s;
+}
+
 xrem_status xrem_h5_read_i32(xrem_h5 *f, const char *name, int want_ndim, const int64_t *want_ne, int32_t **out,
                              int64_t ne[XREM_MAX_DIMS])
 {

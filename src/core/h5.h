@@ -30,6 +30,9 @@ xrem_status xrem_h5_info(xrem_h5 *f, const char *name, int *ndim, int64_t ne[XRE
  * checked before allocating; on success *out is malloc'd (caller frees) and ne is filled. */
 xrem_status xrem_h5_read_f32(xrem_h5 *f, const char *name, int want_ndim, const int64_t *want_ne,
                              float **out, int64_t ne[XREM_MAX_DIMS]);
+/* Rows [row0, row0+nrows) of a float dataset along its first dimension (the rest whole), read
+ * as float32 into out (caller-sized). The dataset's shape must already be known (xrem_h5_info). */
+xrem_status xrem_h5_read_f32_rows(xrem_h5 *f, const char *name, int64_t row0, int64_t nrows, float *out);
 /* Same for integer datasets, read as int32 (values outside int32 are rejected by HDF5). */
 xrem_status xrem_h5_read_i32(xrem_h5 *f, const char *name, int want_ndim, const int64_t *want_ne,
                              int32_t **out, int64_t ne[XREM_MAX_DIMS]);

@@ -231,17 +231,22 @@ static xrem_tensor albef_head(xrem_albef *m, const xrem_tensor *cls)
     return o;
 }
 
-xrem_status xrem_albef_itm(xrem_albef *m, const float *img, int B, int Cin, const int32_t *ids, const int32_t *mask,
-                           int M, int L, float *logits, xrem_trace_fn trace, void *user)
+/* Each of the B images meets K texts: pair p = b*K + k is (image b, text text_of[p]). */
+xrem_status xrem_albef_itm_sets(xrem_albef *m, const float *img, int B, int Cin, const int32_t *ids,
+                                const int32_t *mask, int M, int L, const int32_t *text_of, int K, float *logits,
+                                xrem_trace_fn trace, void *user)
 {
     xrem_status s = albef_check_images(m, B, Cin);
-    if (!s && (M <= 0 || L <= 0)) s = xrem_fail(XREM_ERR_ARG, "no texts");
+    if (!s && (M <= 0 || L <= 0 || K <= 0)) s = xrem_fail(XREM_ERR_ARG, "no texts");
     if (!s && m->kind == XREM_ALBEF_RETRIEVAL && !m->has_itm)
         s = xrem_fail(XREM_ERR_ARG, "this retrieval model has no itm_head");
+    for (int64_t p = 0; !s && p < (int64_t)B * K; p++)
+        if (text_of[p] < 0 || text_of[p] >= M) s = xrem_fail(XREM_ERR_ARG, "pair %lld names text %d of %d", (long long)p,
+                                                            text_of[p], M);
     if (!s) s = xrem_bert_check_input(&m->bert, ids, M, L);
     if (s) return s;
     const int R = m->vit.cfg.res, Cv = m->vit.cfg.C, C = m->bert.cfg.C, T = xrem_vit_tokens(&m->vit);
-    const int64_t P = (int64_t)B * M;
+    const int64_t P = (int64_t)B * K;
     size_t bytes = albef_small_bytes(B * Cin, R * R) + albef_small_bytes(B * T, Cv) + xrem_vit_arena_bytes(&m->vit, B) +
                    albef_small_bytes(M * L, C) + xrem_bert_arena_bytes(&m->bert, M, L, 0, 0) +
                    xrem_bert_arena_bytes(&m->bert, (int)P, L, B, T) + 3 * albef_small_bytes((int)P, C);
@@ -256,13 +261,16 @@ xrem_status xrem_albef_itm(xrem_albef *m, const float *img, int B, int Cin, cons
     }
     xrem_tensor x = albef_upload_images(m, img, B, Cin), enc;
     xrem_vit_forward(&m->vit, m->be, &m->arena, &x, &enc, trace, user);
-    /* text-only layers once per distinct text, then replicated per image (pairs image-major) */
+    /* text-only layers once per distinct text, then copied into each (image, text) pair; the
+     * pairs are image-major so each image's cross-attention keys/values serve its K texts */
     xrem_tensor t = xrem_bert_embed(&m->bert, m->be, &m->arena, ids, NULL, M, L);
     xrem_bert_layers(&m->bert, m->be, &m->arena, &t, fm_text, 0, m->bert.cfg.fusion_layer, NULL, trace, user);
     xrem_tensor pairs = xrem_arena_f32_3d(&m->arena, P, L, C);
-    for (int b = 0; b < B; b++) {
-        m->be->copy2d(m->be, (float *)pairs.data + (int64_t)b * M * L * C, 0, t.data, 0, 1, (int64_t)M * L * C);
-        memcpy(fm_pair + (int64_t)b * M * L, fm_text, sizeof(float) * (size_t)M * L);
+    for (int64_t p = 0; p < P; p++) {
+        const int64_t j = text_of[p];
+        m->be->copy2d(m->be, (float *)pairs.data + p * L * C, 0, (const float *)t.data + j * L * C, 0, 1,
+                      (int64_t)L * C);
+        memcpy(fm_pair + p * L, fm_text + j * L, sizeof(float) * (size_t)L);
     }
     xrem_bert_layers(&m->bert, m->be, &m->arena, &pairs, fm_pair, m->bert.cfg.fusion_layer, m->bert.cfg.L, &enc,
                      trace, user);
@@ -272,4 +280,16 @@ xrem_status xrem_albef_itm(xrem_albef *m, const float *img, int B, int Cin, cons
     free(fm_text);
     free(fm_pair);
     return m->be->sync(m->be);
+}
+
+xrem_status xrem_albef_itm(xrem_albef *m, const float *img, int B, int Cin, const int32_t *ids, const int32_t *mask,
+                           int M, int L, float *logits, xrem_trace_fn trace, void *user)
+{
+    if (B <= 0 || M <= 0) return xrem_fail(XREM_ERR_ARG, "no images or texts");
+    int32_t *text_of = malloc(sizeof(int32_t) * (size_t)B * M);
+    if (!text_of) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    for (int64_t p = 0; p < (int64_t)B * M; p++) text_of[p] = (int32_t)(p % M);
+    xrem_status s = xrem_albef_itm_sets(m, img, B, Cin, ids, mask, M, L, text_of, M, logits, trace, user);
+    free(text_of);
+    return s;
 }

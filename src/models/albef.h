@@ -46,4 +46,11 @@ xrem_status xrem_albef_encode_texts(xrem_albef *m, const int32_t *ids, const int
 xrem_status xrem_albef_itm(xrem_albef *m, const float *img, int B, int Cin, const int32_t *ids, const int32_t *mask,
                            int M, int L, float *logits, xrem_trace_fn trace, void *user);
 
+/* Per-image candidate sets (X-REM's re-rank): image b meets K of the M distinct texts, pair
+ * p = b*K + k using text text_of[p]. Text-only layers run once per distinct text; logits
+ * [B*K, 3] (or 2). */
+xrem_status xrem_albef_itm_sets(xrem_albef *m, const float *img, int B, int Cin, const int32_t *ids,
+                                const int32_t *mask, int M, int L, const int32_t *text_of, int K, float *logits,
+                                xrem_trace_fn trace, void *user);
+
 #endif

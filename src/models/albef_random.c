@@ -14,6 +14,7 @@ typedef struct {
     uint64_t state;
     float *buf;
     size_t cap;
+    double std;
 } rnd_writer;
 
 static double rnd_uniform(rnd_writer *w)
@@ -26,7 +27,7 @@ static double rnd_uniform(rnd_writer *w)
     return ((double)(z >> 11) + 0.5) / 9007199254740992.0;
 }
 
-/* kind: 'n' normal(0, 0.02), '1' ones, '0' zeros */
+/* kind: 'n' normal(0, std), '1' ones, '0' zeros */
 static xrem_status rnd_put(rnd_writer *w, const char *name, int nd, int64_t d0, int64_t d1, int64_t d2, int64_t d3,
                            char kind)
 {
@@ -41,8 +42,8 @@ static xrem_status rnd_put(rnd_writer *w, const char *name, int nd, int64_t d0, 
     }
     for (size_t i = 0; i < n; i += 2) { /* Box-Muller, two normals per draw */
         double u1 = rnd_uniform(w), u2 = rnd_uniform(w), r = sqrt(-2.0 * log(u1));
-        float a = kind == 'n' ? (float)(0.02 * r * cos(6.283185307179586 * u2)) : (kind == '1' ? 1.0f : 0.0f);
-        float b = kind == 'n' ? (float)(0.02 * r * sin(6.283185307179586 * u2)) : a;
+        float a = kind == 'n' ? (float)(w->std * r * cos(6.283185307179586 * u2)) : (kind == '1' ? 1.0f : 0.0f);
+        float b = kind == 'n' ? (float)(w->std * r * sin(6.283185307179586 * u2)) : a;
         w->buf[i] = a;
         if (i + 1 < n) w->buf[i + 1] = b;
     }
@@ -154,7 +155,7 @@ static xrem_status rnd_heads(rnd_writer *w, const xrem_albef_random_spec *s)
     return XREM_OK;
 }
 
-static xrem_status rnd_attrs(xrem_h5 *f, const xrem_albef_random_spec *s)
+static xrem_status rnd_attrs(xrem_h5 *f, const xrem_albef_random_spec *s, double std)
 {
     const char *arch = s->kind == XREM_ALBEF_RETRIEVAL ? "albef_retrieval" : "albef_itm";
     struct {
@@ -171,7 +172,10 @@ static xrem_status rnd_attrs(xrem_h5 *f, const xrem_albef_random_spec *s)
     if (!st) st = xrem_h5_set_attr_str(f, "/", "arch", arch);
     if (!st) st = xrem_h5_set_attr_str(f, "/", "source", "random (xrem_albef_random_write)");
     char seed[64];
-    snprintf(seed, sizeof seed, "random-seed-%llu", (unsigned long long)s->seed);
+    if (std != 0.02) /* the std changes every number: it must change the identity too */
+        snprintf(seed, sizeof seed, "random-seed-%llu-std-%g", (unsigned long long)s->seed, std);
+    else
+        snprintf(seed, sizeof seed, "random-seed-%llu", (unsigned long long)s->seed);
     if (!st) st = xrem_h5_set_attr_str(f, "/", "source_sha256", seed);
     for (size_t i = 0; !st && i < sizeof cfg / sizeof cfg[0]; i++) st = xrem_h5_set_attr_i64(f, "config", cfg[i].k, cfg[i].v);
     if (!st) st = xrem_h5_set_attr_f64(f, "config", "vit_ln_eps", 1e-6);
@@ -182,11 +186,19 @@ static xrem_status rnd_attrs(xrem_h5 *f, const xrem_albef_random_spec *s)
 xrem_status xrem_albef_random_write(const char *path, const xrem_albef_random_spec *s, char *const *vocab,
                                     int64_t nvocab)
 {
+    return xrem_albef_random_write_std(path, s, 0.02, vocab, nvocab);
+}
+
+xrem_status xrem_albef_random_write_std(const char *path, const xrem_albef_random_spec *s, double std,
+                                        char *const *vocab, int64_t nvocab)
+{
+    if (!(std > 0)) return xrem_fail(XREM_ERR_ARG, "random weights: std must be > 0 (got %g)", std);
     rnd_writer w = {0};
     w.state = s->seed;
+    w.std = std;
     xrem_status st = xrem_h5_create(path, &w.f);
     if (st) return st;
-    st = rnd_attrs(w.f, s);
+    st = rnd_attrs(w.f, s, std);
     if (!st) st = rnd_vit(&w, s);
     if (!st) st = rnd_bert(&w, s);
     if (!st) st = rnd_heads(&w, s);

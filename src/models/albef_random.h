@@ -18,5 +18,10 @@ xrem_albef_random_spec xrem_albef_random_full(xrem_albef_kind kind, uint64_t see
  * group) or n tokens. Atomic (temporary + rename). */
 xrem_status xrem_albef_random_write(const char *path, const xrem_albef_random_spec *s, char *const *vocab,
                                     int64_t nvocab);
+/* Same with N(0, std) for every random tensor (std > 0). Small configs want ~0.08 (0.02 at
+ * width 768 scaled by sqrt(768/48)) for realistic activation scales; std != 0.02 is recorded in
+ * the weights' identity (source_sha256 "random-seed-S-std-X"). */
+xrem_status xrem_albef_random_write_std(const char *path, const xrem_albef_random_spec *s, double std,
+                                        char *const *vocab, int64_t nvocab);
 
 #endif

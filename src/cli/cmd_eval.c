@@ -1,0 +1,811 @@
+/* xrem eval: score PRED reports against GT reports (BLEU family, CheXbert label F1 from label
+ * files), with bootstrap CIs and a paired test against a second system.
+ *
+ * Everything is read and computed before anything is written; the three outputs are written to
+ * temporary names in DIR and renamed only when all three are complete, so an error never leaves a
+ * half-written file behind.
+ */
+#define _POSIX_C_SOURCE 200809L
+#include "cli/cmd_eval.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bleu.h"
+#include "bootstrap.h"
+#include "core/csv.h"
+#include "labels.h"
+#include "reports.h"
+#include "xrem/status.h"
+
+#ifndef XREM_GIT_COMMIT
+#define XREM_GIT_COMMIT "unknown"
+#endif
+
+#define EV_SHOW_IDS 10 /* unmatched ids listed on stdout */
+
+static void ev_usage(FILE *o)
+{
+    fprintf(o,
+            "usage: xrem eval --gt GT.csv --pred PRED.csv --out DIR [options]\n"
+            "\n"
+            "Scores each PRED report against the GT report with the same study_id (CSV columns\n"
+            "study_id and report, as CXR-Report-Metric reads them) and writes DIR/per_report.csv,\n"
+            "DIR/summary.json and DIR/summary.md (DIR is created if missing).\n"
+            "\n"
+            "options:\n"
+            "  --metrics LIST        comma-separated, default bleu (+ labels when label files are given):\n"
+            "                          bleu2   BLEU-2 per report as CXR-Report-Metric (fast_bleu 0.0.90)\n"
+            "                          bleu    bleu2 + NLTK corpus BLEU-1..4 + sacreBLEU (13a) corpus/sentence\n"
+            "                          labels  CheXbert label F1 (f1chexbert rrg mode; CXR-RePaiR macro F1)\n"
+            "  --labels-gt L.csv     CheXbert labels of the GT reports (study_id + the 14 conditions;\n"
+            "  --labels-pred L.csv     values '', 1, 0, -1 as CheXbert's label.py writes them)\n"
+            "  --pred-b B.csv        a second system: per-report BLEU-2 and a paired bootstrap test B vs PRED\n"
+            "  --bootstrap N         resamples for the CIs and the paired test (default 1000; 0: none)\n"
+            "  --seed S              seed of every resampling (default 12345)\n"
+            "  --allow-unmatched     score the shared study ids when the id sets differ (default: error)\n"
+            "  --pandas-na           read empty and pandas NA strings ('NA', 'null', 'nan', ...) as the\n"
+            "                        text 'nan', as CXR-Report-Metric's str(NaN) does (default: empty)\n"
+            "  --id-col NAME         study id column (default study_id)\n"
+            "  --text-col NAME       report column (default report)\n"
+            "\n"
+            "Not available yet in this build: bertscore, chexbert, semb, radgraph, radcliq.\n");
+}
+
+/* --- options ---------------------------------------------------------------------------------------- */
+enum { M_BLEU2 = 1, M_BLEU = 2, M_LABELS = 4 };
+
+typedef struct {
+    const char *gt, *pred, *pred_b, *out, *labels_gt, *labels_pred, *id_col, *text_col, *metrics_arg;
+    int metrics, allow_unmatched, pandas_na, B;
+    uint64_t seed;
+} ev_opts;
+
+static int ev_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "xrem eval: ");
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\n(try 'xrem eval --help')\n");
+    va_end(ap);
+    return 2;
+}
+
+static int ev_parse_u64(const char *s, uint64_t max, uint64_t *v)
+{
+    if (!s || !*s) return 0;
+    uint64_t x = 0;
+    for (const char *p = s; *p; p++) {
+        if (*p < '0' || *p > '9') return 0;
+        if (x > (UINT64_MAX - 9) / 10) return 0;
+        x = x * 10 + (uint64_t)(*p - '0');
+    }
+    if (x > max) return 0;
+    *v = x;
+    return 1;
+}
+
+/* Returns 0 to go on, or an exit status. */
+static int ev_parse(int argc, char **argv, ev_opts *o)
+{
+    memset(o, 0, sizeof *o);
+    o->B = XREM_BOOTSTRAP_DEFAULT;
+    o->seed = 12345;
+    for (int i = 1; i < argc; i++) {
+        char *a = argv[i], *val = NULL;
+        if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+            ev_usage(stdout);
+            return -1;
+        }
+        if (strncmp(a, "--", 2)) return ev_usage_error("unexpected argument '%s'", a);
+        char name[64];
+        const char *eq = strchr(a, '=');
+        size_t nl = eq ? (size_t)(eq - a) : strlen(a);
+        if (nl >= sizeof name) return ev_usage_error("unknown option '%s'", a);
+        memcpy(name, a, nl);
+        name[nl] = 0;
+        int flag = !strcmp(name, "--allow-unmatched") || !strcmp(name, "--pandas-na");
+        if (flag) {
+            if (eq) return ev_usage_error("option %s takes no value", name);
+            if (!strcmp(name, "--allow-unmatched")) o->allow_unmatched = 1;
+            else o->pandas_na = 1;
+            continue;
+        }
+        if (eq) val = (char *)eq + 1;
+        else if (i + 1 < argc) val = argv[++i];
+        else return ev_usage_error("option %s needs a value", name);
+        if (!strcmp(name, "--gt")) o->gt = val;
+        else if (!strcmp(name, "--pred")) o->pred = val;
+        else if (!strcmp(name, "--pred-b")) o->pred_b = val;
+        else if (!strcmp(name, "--out")) o->out = val;
+        else if (!strcmp(name, "--labels-gt")) o->labels_gt = val;
+        else if (!strcmp(name, "--labels-pred")) o->labels_pred = val;
+        else if (!strcmp(name, "--id-col")) o->id_col = val;
+        else if (!strcmp(name, "--text-col")) o->text_col = val;
+        else if (!strcmp(name, "--metrics")) o->metrics_arg = val;
+        else if (!strcmp(name, "--bootstrap")) {
+            uint64_t b;
+            if (!ev_parse_u64(val, 10000000, &b)) return ev_usage_error("--bootstrap '%s': want an integer 0..10000000", val);
+            o->B = (int)b;
+        } else if (!strcmp(name, "--seed")) {
+            if (!ev_parse_u64(val, UINT64_MAX, &o->seed)) return ev_usage_error("--seed '%s': want a non-negative integer", val);
+        } else {
+            return ev_usage_error("unknown option '%s'", name);
+        }
+    }
+    if (!o->gt || !o->pred || !o->out) return ev_usage_error("--gt, --pred and --out are required");
+    if (!*o->out) return ev_usage_error("--out is empty");
+    if (!o->labels_gt != !o->labels_pred) return ev_usage_error("--labels-gt and --labels-pred go together");
+    if (!o->metrics_arg) {
+        o->metrics = M_BLEU2 | M_BLEU | (o->labels_gt ? M_LABELS : 0);
+    } else {
+        char buf[256];
+        if (strlen(o->metrics_arg) >= sizeof buf) return ev_usage_error("--metrics list too long");
+        strcpy(buf, o->metrics_arg);
+        for (char *tok = strtok(buf, ","); tok; tok = strtok(NULL, ",")) {
+            if (!strcmp(tok, "bleu")) o->metrics |= M_BLEU | M_BLEU2;
+            else if (!strcmp(tok, "bleu2")) o->metrics |= M_BLEU2;
+            else if (!strcmp(tok, "labels")) o->metrics |= M_LABELS;
+            else if (!strcmp(tok, "bertscore") || !strcmp(tok, "chexbert") || !strcmp(tok, "semb") || !strcmp(tok, "radgraph") ||
+                     !strcmp(tok, "radcliq")) {
+                fprintf(stderr, "xrem eval: metric '%s' is not available yet in this build (available: bleu2, bleu, labels)\n", tok);
+                return 1;
+            } else {
+                return ev_usage_error("unknown metric '%s' (available: bleu2, bleu, labels)", tok);
+            }
+        }
+        if (!o->metrics) return ev_usage_error("--metrics is empty");
+    }
+    if ((o->metrics & M_LABELS) && !o->labels_gt) return ev_usage_error("--metrics labels needs --labels-gt and --labels-pred");
+    if (o->labels_gt && !(o->metrics & M_LABELS)) return ev_usage_error("label files given but 'labels' is not in --metrics");
+    if (o->pred_b && !(o->metrics & M_BLEU2)) return ev_usage_error("--pred-b compares BLEU-2: add bleu2 to --metrics");
+    return 0;
+}
+
+/* --- state --------------------------------------------------------------------------------------------- */
+typedef struct {
+    ev_opts o;
+    xrem_reports *gt, *pred, *pb;
+    int64_t n;                    /* shared ids */
+    int64_t *rg, *rp, *rb;        /* [n] rows in gt, pred, pred-b; GT row order */
+    const char **tg, **tp, **tb;  /* [n] texts as scored */
+    size_t *lg, *lp, *lb;
+    double *bleu2, *bleu2_b, *sacre, *acc5; /* [n] per report (NULL when not computed) */
+    xrem_bleu_stats nltk, sac;
+    xrem_ci ci_bleu2, ci_bleu2_b;
+    int have_ci, have_paired;
+    xrem_paired_test paired;
+    xrem_label_f1 lf;
+    double repair_f1, repair_mean, repair_half, repair_scores[10];
+    int64_t gt_empty, pred_empty, b_empty;
+    double t_load, t_bleu2, t_bleu2_cpu, t_bleu, t_labels, t_boot;
+} ev_state;
+
+static double ev_now(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static double ev_cpu(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
+static int ev_fail(void)
+{
+    fprintf(stderr, "xrem eval: %s\n", xrem_last_error());
+    return 1;
+}
+
+static void ev_free(ev_state *s)
+{
+    xrem_reports_free(s->gt);
+    xrem_reports_free(s->pred);
+    xrem_reports_free(s->pb);
+    free(s->rg);
+    free(s->rp);
+    free(s->rb);
+    free(s->tg);
+    free(s->tp);
+    free(s->tb);
+    free(s->lg);
+    free(s->lp);
+    free(s->lb);
+    free(s->bleu2);
+    free(s->bleu2_b);
+    free(s->sacre);
+    free(s->acc5);
+}
+
+/* pandas' default NA strings (read_csv na_values) */
+static int ev_is_pandas_na(const char *t, size_t n)
+{
+    static const char *na[] = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+                               "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"};
+    for (size_t k = 0; k < sizeof na / sizeof na[0]; k++)
+        if (strlen(na[k]) == n && !memcmp(na[k], t, n)) return 1;
+    return 0;
+}
+
+static void ev_print_unmatched(const char *what, const xrem_reports *r, const int64_t *rows, int64_t k)
+{
+    printf("  only in %s (%s): %" PRId64 " id%s:", r->path, what, k, k == 1 ? "" : "s");
+    for (int64_t i = 0; i < k && i < EV_SHOW_IDS; i++) printf(" %" PRId64, r->id[rows[i]]);
+    printf("%s\n", k > EV_SHOW_IDS ? " ..." : "");
+}
+
+static int ev_load(ev_state *s)
+{
+    double t0 = ev_now();
+    const ev_opts *o = &s->o;
+    if (xrem_reports_load(o->gt, o->id_col, o->text_col, &s->gt) != XREM_OK) return ev_fail();
+    if (xrem_reports_load(o->pred, o->id_col, o->text_col, &s->pred) != XREM_OK) return ev_fail();
+    if (o->pred_b && xrem_reports_load(o->pred_b, o->id_col, o->text_col, &s->pb) != XREM_OK) return ev_fail();
+
+    xrem_report_match m;
+    if (xrem_reports_match(s->gt, s->pred, &m) != XREM_OK) return ev_fail();
+    printf("xrem eval: %s: %" PRId64 " reports, %s: %" PRId64 " reports, %" PRId64 " shared study ids\n", s->gt->path, s->gt->n,
+           s->pred->path, s->pred->n, m.n);
+    if (m.n_gt_only) ev_print_unmatched("not in PRED", s->gt, m.gt_only, m.n_gt_only);
+    if (m.n_pred_only) ev_print_unmatched("not in GT", s->pred, m.pred_only, m.n_pred_only);
+    int64_t ngo = m.n_gt_only, npo = m.n_pred_only;
+    int64_t fg = ngo ? m.gt_only[0] : -1, fp = npo ? m.pred_only[0] : -1;
+    xrem_report_match_free(&m);
+    if ((ngo || npo) && !o->allow_unmatched) {
+        if (fp >= 0)
+            xrem_fail(XREM_ERR_FORMAT, "%s: row %" PRId64 " (line %" PRId64 ") field '%s': study id %" PRId64 " is not in %s (%" PRId64
+                      " PRED id%s unmatched, %" PRId64 " GT id%s unmatched); pass --allow-unmatched to score the shared ids only",
+                      s->pred->path, fp + 1, s->pred->line[fp], o->id_col ? o->id_col : XREM_REPORTS_ID_COL, s->pred->id[fp],
+                      s->gt->path, npo, npo == 1 ? "" : "s", ngo, ngo == 1 ? "" : "s");
+        else
+            xrem_fail(XREM_ERR_FORMAT, "%s: row %" PRId64 " (line %" PRId64 ") field '%s': study id %" PRId64 " has no report in %s (%" PRId64
+                      " GT id%s unmatched); pass --allow-unmatched to score the shared ids only",
+                      s->gt->path, fg + 1, s->gt->line[fg], o->id_col ? o->id_col : XREM_REPORTS_ID_COL, s->gt->id[fg], s->pred->path,
+                      ngo, ngo == 1 ? "" : "s");
+        return ev_fail();
+    }
+
+    int k = s->pb ? 3 : 2;
+    const int64_t *ids[3] = {s->gt->id, s->pred->id, s->pb ? s->pb->id : NULL};
+    const int64_t *by[3] = {s->gt->by_id, s->pred->by_id, s->pb ? s->pb->by_id : NULL};
+    int64_t nn[3] = {s->gt->n, s->pred->n, s->pb ? s->pb->n : 0};
+    int64_t *rows[3] = {NULL, NULL, NULL};
+    if (xrem_ids_intersect(ids, by, nn, k, rows, &s->n) != XREM_OK) return ev_fail();
+    s->rg = rows[0];
+    s->rp = rows[1];
+    s->rb = rows[2];
+    if (s->pb) {
+        int64_t missing = 0, first = -1;
+        for (int64_t i = 0; i < s->gt->n; i++) {
+            if (xrem_ids_find(s->pred->id, s->pred->by_id, s->pred->n, s->gt->id[i]) < 0) continue;
+            if (xrem_ids_find(s->pb->id, s->pb->by_id, s->pb->n, s->gt->id[i]) >= 0) continue;
+            if (!missing++) first = i;
+        }
+        int64_t extra = s->pb->n - s->n;
+        printf("  %s: %" PRId64 " reports, %" PRId64 " shared with GT and PRED\n", s->pb->path, s->pb->n, s->n);
+        if ((missing || extra) && !o->allow_unmatched) {
+            if (missing)
+                xrem_fail(XREM_ERR_FORMAT, "%s: no report for study id %" PRId64 " (%s row %" PRId64 "; %" PRId64 " id%s missing); pass --allow-unmatched to score the shared ids only",
+                          s->pb->path, s->gt->id[first], s->gt->path, first + 1, missing, missing == 1 ? "" : "s");
+            else
+                xrem_fail(XREM_ERR_FORMAT, "%s: %" PRId64 " study id%s not in both GT and PRED; pass --allow-unmatched to score the shared ids only",
+                          s->pb->path, extra, extra == 1 ? "" : "s");
+            return ev_fail();
+        }
+    }
+    if (s->n == 0) {
+        xrem_fail(XREM_ERR_FORMAT, "%s and %s share no study id", s->gt->path, s->pred->path);
+        return ev_fail();
+    }
+
+    size_t n = (size_t)s->n;
+    s->tg = malloc(n * sizeof *s->tg);
+    s->tp = malloc(n * sizeof *s->tp);
+    s->lg = malloc(n * sizeof *s->lg);
+    s->lp = malloc(n * sizeof *s->lp);
+    if (s->pb) {
+        s->tb = malloc(n * sizeof *s->tb);
+        s->lb = malloc(n * sizeof *s->lb);
+    }
+    if (!s->tg || !s->tp || !s->lg || !s->lp || (s->pb && (!s->tb || !s->lb))) {
+        xrem_fail(XREM_ERR_NOMEM, "out of memory");
+        return ev_fail();
+    }
+    for (size_t i = 0; i < n; i++) {
+        const xrem_reports *src[3] = {s->gt, s->pred, s->pb};
+        const int64_t *rr[3] = {s->rg, s->rp, s->rb};
+        const char **tt[3] = {s->tg, s->tp, s->tb};
+        size_t *ll[3] = {s->lg, s->lp, s->lb};
+        int64_t *ne[3] = {&s->gt_empty, &s->pred_empty, &s->b_empty};
+        for (int t = 0; t < k; t++) {
+            int64_t r = rr[t][i];
+            const char *txt = src[t]->text[r];
+            size_t len = src[t]->len[r];
+            if (xrem_report_is_empty(txt, len)) (*ne[t])++;
+            if (o->pandas_na && ev_is_pandas_na(txt, len)) {
+                txt = "nan";
+                len = 3;
+            }
+            tt[t][i] = txt;
+            ll[t][i] = len;
+        }
+    }
+    if (s->gt_empty) printf("  %s: %" PRId64 " empty report%s among the shared ids\n", s->gt->path, s->gt_empty, s->gt_empty == 1 ? "" : "s");
+    if (s->pred_empty) printf("  %s: %" PRId64 " empty report%s among the shared ids\n", s->pred->path, s->pred_empty, s->pred_empty == 1 ? "" : "s");
+    if (s->b_empty) printf("  %s: %" PRId64 " empty report%s among the shared ids\n", s->pb->path, s->b_empty, s->b_empty == 1 ? "" : "s");
+    s->t_load = ev_now() - t0;
+    return 0;
+}
+
+static int ev_bleu(ev_state *s)
+{
+    size_t n = (size_t)s->n;
+    xrem_bleu_ws *ws;
+    if (xrem_bleu_ws_create(&ws) != XREM_OK) return ev_fail();
+    s->bleu2 = malloc(n * sizeof *s->bleu2);
+    if (s->pb) s->bleu2_b = malloc(n * sizeof *s->bleu2_b);
+    if (s->o.metrics & M_BLEU) s->sacre = malloc(n * sizeof *s->sacre);
+    if (!s->bleu2 || (s->pb && !s->bleu2_b) || ((s->o.metrics & M_BLEU) && !s->sacre)) {
+        xrem_bleu_ws_free(ws);
+        xrem_fail(XREM_ERR_NOMEM, "out of memory");
+        return ev_fail();
+    }
+    double t0 = ev_now(), c0 = ev_cpu();
+    for (size_t i = 0; i < n; i++)
+        if (xrem_bleu2(ws, s->tg[i], s->lg[i], s->tp[i], s->lp[i], &s->bleu2[i]) != XREM_OK) goto fail;
+    for (size_t i = 0; s->pb && i < n; i++)
+        if (xrem_bleu2(ws, s->tg[i], s->lg[i], s->tb[i], s->lb[i], &s->bleu2_b[i]) != XREM_OK) goto fail;
+    s->t_bleu2 = ev_now() - t0;
+    s->t_bleu2_cpu = ev_cpu() - c0;
+    if (s->o.metrics & M_BLEU) {
+        t0 = ev_now();
+        memset(&s->nltk, 0, sizeof s->nltk);
+        memset(&s->sac, 0, sizeof s->sac);
+        for (size_t i = 0; i < n; i++) {
+            xrem_bleu_stats a, b;
+            if (xrem_bleu_pair_stats(ws, XREM_BLEU_TOK_NLTK, s->tg[i], s->lg[i], s->tp[i], s->lp[i], 4, &a) != XREM_OK) goto fail;
+            if (xrem_bleu_pair_stats(ws, XREM_BLEU_TOK_13A, s->tg[i], s->lg[i], s->tp[i], s->lp[i], 4, &b) != XREM_OK) goto fail;
+            xrem_bleu_stats_add(&s->nltk, &a);
+            xrem_bleu_stats_add(&s->sac, &b);
+            s->sacre[i] = xrem_sacrebleu_score(&b, 1);
+        }
+        s->t_bleu = ev_now() - t0;
+    }
+    xrem_bleu_ws_free(ws);
+    if (s->o.B > 0) {
+        t0 = ev_now();
+        if (xrem_bootstrap_mean_ci(s->bleu2, s->n, s->o.B, 0.95, s->o.seed, &s->ci_bleu2) != XREM_OK) return ev_fail();
+        if (s->pb) {
+            if (xrem_bootstrap_mean_ci(s->bleu2_b, s->n, s->o.B, 0.95, s->o.seed, &s->ci_bleu2_b) != XREM_OK) return ev_fail();
+            if (xrem_bootstrap_paired(s->bleu2_b, s->bleu2, s->n, s->o.B, s->o.seed, &s->paired) != XREM_OK) return ev_fail();
+            s->have_paired = 1;
+        }
+        s->have_ci = 1;
+        s->t_boot = ev_now() - t0;
+    }
+    return 0;
+fail:
+    xrem_bleu_ws_free(ws);
+    return ev_fail();
+}
+
+static int ev_labels(ev_state *s)
+{
+    double t0 = ev_now();
+    xrem_label_table *lt[2] = {NULL, NULL};
+    const char *paths[2] = {s->o.labels_gt, s->o.labels_pred};
+    uint8_t *m[2] = {NULL, NULL};
+    int rc = 1;
+    size_t n = (size_t)s->n;
+    for (int t = 0; t < 2; t++) {
+        if (xrem_labels_load(paths[t], &lt[t]) != XREM_OK) {
+            ev_fail();
+            goto done;
+        }
+        m[t] = malloc(n * XREM_NCOND);
+        if (!m[t]) {
+            xrem_fail(XREM_ERR_NOMEM, "out of memory");
+            ev_fail();
+            goto done;
+        }
+        for (size_t i = 0; i < n; i++) {
+            int64_t id = s->gt->id[s->rg[i]];
+            int64_t r = xrem_ids_find(lt[t]->id, lt[t]->by_id, lt[t]->n, id);
+            if (r < 0) {
+                xrem_fail(XREM_ERR_FORMAT, "%s: no labels for study id %" PRId64 " (%s row %" PRId64 ")", paths[t], id, s->gt->path,
+                          s->rg[i] + 1);
+                ev_fail();
+                goto done;
+            }
+            memcpy(m[t] + i * XREM_NCOND, lt[t]->lab + r * XREM_NCOND, XREM_NCOND);
+        }
+        if (lt[t]->n > s->n)
+            printf("  %s: %" PRId64 " labelled reports, %" PRId64 " of them not scored\n", paths[t], lt[t]->n, lt[t]->n - s->n);
+    }
+    s->acc5 = malloc(n * sizeof *s->acc5);
+    if (!s->acc5) {
+        xrem_fail(XREM_ERR_NOMEM, "out of memory");
+        ev_fail();
+        goto done;
+    }
+    if (xrem_labels_f1_rrg(m[0], m[1], s->n, &s->lf) != XREM_OK || xrem_labels_example_acc5(m[0], m[1], s->n, s->acc5) != XREM_OK ||
+        xrem_labels_f1_repair(m[0], m[1], s->n, NULL, 0, &s->repair_f1) != XREM_OK ||
+        xrem_labels_repair_interval(m[0], m[1], s->n, 10, s->o.seed, NULL, s->repair_scores, &s->repair_mean, &s->repair_half) != XREM_OK) {
+        ev_fail();
+        goto done;
+    }
+    rc = 0;
+done:
+    for (int t = 0; t < 2; t++) {
+        xrem_labels_free(lt[t]);
+        free(m[t]);
+    }
+    s->t_labels = ev_now() - t0;
+    return rc;
+}
+
+/* --- outputs --------------------------------------------------------------------------------------------- */
+static void ev_signature(const ev_state *s, char *b, size_t cap)
+{
+    const ev_opts *o = &s->o;
+    size_t k = 0;
+#define SIG(...) k += (size_t)snprintf(b + k, k < cap ? cap - k : 0, __VA_ARGS__)
+    SIG("xrem-eval:%s|n:%" PRId64, XREM_GIT_COMMIT, s->n);
+    if (o->metrics & M_BLEU2) SIG("|bleu2:fast_bleu-0.0.90|tok:pylower+period+split-space|smooth:method1-0.1|w:0.5,0.5");
+    if (o->metrics & M_BLEU) SIG("|nltk-corpus:bleu1-4,smooth:none|sacrebleu:2.x,tok:13a,smooth:exp,case:mixed,sent-eff:yes,corpus-eff:no");
+    if (o->metrics & M_LABELS) SIG("|labels:f1chexbert-0.0.2-rrg(pos+unc=1),zero_div:0,repair(pos=1,macro,R:10,t975)");
+    SIG("|na:%s", o->pandas_na ? "pandas-nan" : "empty");
+    SIG("|unmatched:%s", o->allow_unmatched ? "dropped" : "error");
+    if (o->metrics & M_BLEU2) SIG("|bootstrap:%d,percentile", o->B);
+    SIG("|rng:xoshiro256**|seed:%" PRIu64, o->seed);
+#undef SIG
+}
+
+static void ev_json_str(FILE *f, const char *s)
+{
+    size_t n = strlen(s);
+    fputc('"', f);
+    for (size_t i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        size_t bad;
+        if (c == '"' || c == '\\') fprintf(f, "\\%c", c);
+        else if (c < 0x20) fprintf(f, "\\u%04x", c);
+        else if (c >= 0x80 && !xrem_utf8_valid(s + i, n - i, &bad) && bad == 0) fputs("\\ufffd", f);
+        else fputc(c, f);
+    }
+    fputc('"', f);
+}
+
+static void ev_json_num(FILE *f, double v)
+{
+    if (!isfinite(v)) {
+        fputs("null", f);
+        return;
+    }
+    char b[40];
+    for (int p = 15; p <= 17; p++) {
+        snprintf(b, sizeof b, "%.*g", p, v);
+        if (strtod(b, NULL) == v) break;
+    }
+    fputs(b, f);
+}
+
+static void ev_json_prf(FILE *f, const char *key, const xrem_prf *p, const char *trail)
+{
+    fprintf(f, "      \"%s\": {\"precision\": ", key);
+    ev_json_num(f, p->precision);
+    fputs(", \"recall\": ", f);
+    ev_json_num(f, p->recall);
+    fputs(", \"f1\": ", f);
+    ev_json_num(f, p->f1);
+    fprintf(f, ", \"support\": %" PRId64 "}%s\n", p->support, trail);
+}
+
+static void ev_json_report(FILE *f, const char *key, const xrem_label_report *r, const int *cols)
+{
+    fprintf(f, "    \"%s\": {\n", key);
+    for (int j = 0; j < r->ncond; j++) ev_json_prf(f, xrem_chexbert_conditions[cols[j]], &r->cond[j], ",");
+    ev_json_prf(f, "micro avg", &r->micro, ",");
+    ev_json_prf(f, "macro avg", &r->macro, ",");
+    ev_json_prf(f, "weighted avg", &r->weighted, ",");
+    ev_json_prf(f, "samples avg", &r->samples, "");
+    fprintf(f, "    },\n");
+}
+
+static double ev_mean(const double *x, int64_t n) { return n > 0 ? xrem_np_sum(x, n) / (double)n : NAN; }
+
+static void ev_write_json(FILE *f, const ev_state *s, const char *sig)
+{
+    const ev_opts *o = &s->o;
+    static const int all14[XREM_NCOND] = {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
+    fputs("{\n  \"signature\": ", f);
+    ev_json_str(f, sig);
+    fputs(",\n  \"inputs\": {\"gt\": ", f);
+    ev_json_str(f, s->gt->path);
+    fputs(", \"pred\": ", f);
+    ev_json_str(f, s->pred->path);
+    if (s->pb) {
+        fputs(", \"pred_b\": ", f);
+        ev_json_str(f, s->pb->path);
+    }
+    fprintf(f, ", \"gt_reports\": %" PRId64 ", \"pred_reports\": %" PRId64 ", \"shared\": %" PRId64
+               ", \"gt_empty\": %" PRId64 ", \"pred_empty\": %" PRId64 "},\n",
+            s->gt->n, s->pred->n, s->n, s->gt_empty, s->pred_empty);
+    fputs("  \"metrics\": {\n", f);
+    int first = 1;
+    if (o->metrics & M_BLEU2) {
+        fputs("    \"bleu2\": {\"mean\": ", f);
+        ev_json_num(f, ev_mean(s->bleu2, s->n));
+        if (s->have_ci) {
+            fputs(", \"ci95\": [", f);
+            ev_json_num(f, s->ci_bleu2.lo);
+            fputs(", ", f);
+            ev_json_num(f, s->ci_bleu2.hi);
+            fputs("]", f);
+        }
+        fputs("}", f);
+        first = 0;
+    }
+    if (o->metrics & M_BLEU) {
+        fputs(",\n    \"nltk_corpus_bleu\": {", f);
+        for (int nn = 1; nn <= 4; nn++) {
+            fprintf(f, "%s\"bleu%d\": ", nn > 1 ? ", " : "", nn);
+            ev_json_num(f, xrem_bleu_nltk_score(&s->nltk, nn, XREM_BLEU_SMOOTH_NONE));
+        }
+        fputs("},\n    \"sacrebleu\": {\"corpus\": ", f);
+        ev_json_num(f, xrem_sacrebleu_score(&s->sac, 0));
+        fputs(", \"sentence_mean\": ", f);
+        ev_json_num(f, ev_mean(s->sacre, s->n));
+        fprintf(f, ", \"sys_len\": %" PRId64 ", \"ref_len\": %" PRId64 "}", s->sac.hyp_len, s->sac.ref_len);
+    }
+    if (s->pb) {
+        fprintf(f, "%s    \"bleu2_b\": {\"mean\": ", first ? "" : ",\n");
+        ev_json_num(f, ev_mean(s->bleu2_b, s->n));
+        if (s->have_ci) {
+            fputs(", \"ci95\": [", f);
+            ev_json_num(f, s->ci_bleu2_b.lo);
+            fputs(", ", f);
+            ev_json_num(f, s->ci_bleu2_b.hi);
+            fputs("]", f);
+        }
+        fputs("}", f);
+        if (s->have_paired) {
+            fputs(",\n    \"paired_bleu2_b_minus_pred\": {\"diff\": ", f);
+            ev_json_num(f, s->paired.diff);
+            fputs(", \"ci95\": [", f);
+            ev_json_num(f, s->paired.lo);
+            fputs(", ", f);
+            ev_json_num(f, s->paired.hi);
+            fputs("], \"p_value\": ", f);
+            ev_json_num(f, s->paired.p_value);
+            fputs("}", f);
+        }
+        first = 0;
+    }
+    fputs("\n  },\n", f);
+    if (o->metrics & M_LABELS) {
+        fputs("  \"labels\": {\n    \"labeler\": \"CheXbert labels from files\",\n", f);
+        ev_json_report(f, "rrg_all14", &s->lf.all, all14);
+        ev_json_report(f, "rrg_top5", &s->lf.top5, xrem_chexbert_top5);
+        fputs("    \"accuracy_top5\": ", f);
+        ev_json_num(f, s->lf.accuracy5);
+        fputs(",\n    \"accuracy_all14\": ", f);
+        ev_json_num(f, s->lf.accuracy14);
+        fputs(",\n    \"repair_macro_f1\": ", f);
+        ev_json_num(f, s->repair_f1);
+        fputs(",\n    \"repair_bootstrap10\": {\"mean\": ", f);
+        ev_json_num(f, s->repair_mean);
+        fputs(", \"half_width95\": ", f);
+        ev_json_num(f, s->repair_half);
+        fputs(", \"scores\": [", f);
+        for (int r = 0; r < 10; r++) {
+            if (r) fputs(", ", f);
+            ev_json_num(f, s->repair_scores[r]);
+        }
+        fputs("]}\n  },\n", f);
+    }
+    fputs("  \"timing_s\": {\"load\": ", f);
+    ev_json_num(f, s->t_load);
+    fputs(", \"bleu2\": ", f);
+    ev_json_num(f, s->t_bleu2);
+    fputs(", \"bleu2_cpu\": ", f);
+    ev_json_num(f, s->t_bleu2_cpu);
+    fputs(", \"bleu_corpus_and_sacre\": ", f);
+    ev_json_num(f, s->t_bleu);
+    fputs(", \"labels\": ", f);
+    ev_json_num(f, s->t_labels);
+    fputs(", \"bootstrap\": ", f);
+    ev_json_num(f, s->t_boot);
+    fputs("}\n}\n", f);
+}
+
+static void ev_write_md(FILE *f, const ev_state *s, const char *sig)
+{
+    const ev_opts *o = &s->o;
+    fprintf(f, "# xrem eval\n\n");
+    fprintf(f, "- GT: `%s` (%" PRId64 " reports, %" PRId64 " empty among the scored)\n", s->gt->path, s->gt->n, s->gt_empty);
+    fprintf(f, "- PRED: `%s` (%" PRId64 " reports, %" PRId64 " empty among the scored)\n", s->pred->path, s->pred->n, s->pred_empty);
+    if (s->pb) fprintf(f, "- PRED-B: `%s` (%" PRId64 " reports)\n", s->pb->path, s->pb->n);
+    fprintf(f, "- scored study ids: %" PRId64 "\n\n", s->n);
+    fprintf(f, "| metric | value | 95%% CI |\n|---|---|---|\n");
+    if (o->metrics & M_BLEU2) {
+        fprintf(f, "| BLEU-2 (CXR-Report-Metric, mean) | %.4f |", ev_mean(s->bleu2, s->n));
+        if (s->have_ci) fprintf(f, " %.4f – %.4f |\n", s->ci_bleu2.lo, s->ci_bleu2.hi);
+        else fprintf(f, " |\n");
+    }
+    if (o->metrics & M_BLEU) {
+        for (int nn = 1; nn <= 4; nn++)
+            fprintf(f, "| NLTK corpus BLEU-%d | %.4f | |\n", nn, xrem_bleu_nltk_score(&s->nltk, nn, XREM_BLEU_SMOOTH_NONE));
+        fprintf(f, "| sacreBLEU corpus (13a) | %.2f | |\n", xrem_sacrebleu_score(&s->sac, 0));
+        fprintf(f, "| sacreBLEU sentence mean | %.2f | |\n", ev_mean(s->sacre, s->n));
+    }
+    if (s->pb) {
+        fprintf(f, "| BLEU-2 of PRED-B (mean) | %.4f |", ev_mean(s->bleu2_b, s->n));
+        if (s->have_ci) fprintf(f, " %.4f – %.4f |\n", s->ci_bleu2_b.lo, s->ci_bleu2_b.hi);
+        else fprintf(f, " |\n");
+        if (s->have_paired)
+            fprintf(f, "| BLEU-2 PRED-B − PRED (paired bootstrap) | %+.4f (p = %.4f) | %.4f – %.4f |\n", s->paired.diff,
+                    s->paired.p_value, s->paired.lo, s->paired.hi);
+    }
+    if (o->metrics & M_LABELS) {
+        fprintf(f, "| CheXbert micro-F1, 14 (rrg) | %.4f | |\n", s->lf.all.micro.f1);
+        fprintf(f, "| CheXbert macro-F1, 14 (rrg) | %.4f | |\n", s->lf.all.macro.f1);
+        fprintf(f, "| CheXbert weighted-F1, 14 (rrg) | %.4f | |\n", s->lf.all.weighted.f1);
+        fprintf(f, "| CheXbert micro-F1, top 5 (rrg) | %.4f | |\n", s->lf.top5.micro.f1);
+        fprintf(f, "| CheXbert macro-F1, top 5 (rrg) | %.4f | |\n", s->lf.top5.macro.f1);
+        fprintf(f, "| CheXbert accuracy, top 5 | %.4f | |\n", s->lf.accuracy5);
+        fprintf(f, "| CXR-RePaiR macro-F1, 14 (all reports) | %.4f | |\n", s->repair_f1);
+        fprintf(f, "| CXR-RePaiR macro-F1, 14 (mean of 10 resamples) | %.4f | ± %.4f (t, 9 d.o.f.) |\n", s->repair_mean, s->repair_half);
+    }
+    if (o->metrics & M_LABELS) fprintf(f, "\nLabels: CheXbert labels read from `%s` and `%s`.\n", o->labels_gt, o->labels_pred);
+    fprintf(f, "\nSignature (every setting that changes a number):\n\n```\n%s\n```\n", sig);
+}
+
+static void ev_write_per_report(FILE *f, const ev_state *s)
+{
+    xrem_csv_writer w;
+    xrem_csv_writer_init(&w, f);
+    xrem_csv_put(&w, "study_id", (size_t)-1);
+    xrem_csv_put(&w, "empty", (size_t)-1);
+    if (s->bleu2) xrem_csv_put(&w, "bleu2", (size_t)-1);
+    if (s->sacre) xrem_csv_put(&w, "sacrebleu", (size_t)-1);
+    if (s->bleu2_b) xrem_csv_put(&w, "bleu2_b", (size_t)-1);
+    if (s->acc5) xrem_csv_put(&w, "labels_acc5", (size_t)-1);
+    xrem_csv_end_row(&w);
+    for (int64_t i = 0; i < s->n; i++) {
+        xrem_csv_put_i64(&w, s->gt->id[s->rg[i]]);
+        int eg = xrem_report_is_empty(s->gt->text[s->rg[i]], s->gt->len[s->rg[i]]);
+        int ep = xrem_report_is_empty(s->pred->text[s->rp[i]], s->pred->len[s->rp[i]]);
+        xrem_csv_put(&w, eg && ep ? "both" : eg ? "gt" : ep ? "pred" : "", (size_t)-1);
+        if (s->bleu2) xrem_csv_put_f64(&w, s->bleu2[i]);
+        if (s->sacre) xrem_csv_put_f64(&w, s->sacre[i]);
+        if (s->bleu2_b) xrem_csv_put_f64(&w, s->bleu2_b[i]);
+        if (s->acc5) xrem_csv_put_f64(&w, s->acc5[i]);
+        xrem_csv_end_row(&w);
+    }
+}
+
+/* mkdir -p */
+static int ev_mkdirs(const char *dir)
+{
+    char p[4096];
+    size_t n = strlen(dir);
+    if (n >= sizeof p) {
+        xrem_fail(XREM_ERR_IO, "%s: path too long", dir);
+        return 0;
+    }
+    memcpy(p, dir, n + 1);
+    for (size_t i = 1; i <= n; i++) {
+        if (p[i] != '/' && p[i] != 0) continue;
+        char c = p[i];
+        p[i] = 0;
+        if (mkdir(p, 0777) != 0 && errno != EEXIST) {
+            xrem_fail(XREM_ERR_IO, "%s: cannot create directory: %s", p, strerror(errno));
+            return 0;
+        }
+        p[i] = c;
+    }
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        xrem_fail(XREM_ERR_IO, "%s: not a directory", dir);
+        return 0;
+    }
+    return 1;
+}
+
+typedef void (*ev_writer)(FILE *, const ev_state *, const char *);
+static void ev_w_csv(FILE *f, const ev_state *s, const char *sig)
+{
+    (void)sig;
+    ev_write_per_report(f, s);
+}
+
+static int ev_write_all(const ev_state *s)
+{
+    char sig[1024];
+    ev_signature(s, sig, sizeof sig);
+    if (!ev_mkdirs(s->o.out)) return ev_fail();
+    const char *names[3] = {"per_report.csv", "summary.json", "summary.md"};
+    ev_writer fns[3] = {ev_w_csv, ev_write_json, ev_write_md};
+    char final[3][4200], tmp[3][4200];
+    int made = 0, ok = 1;
+    for (int k = 0; k < 3 && ok; k++) {
+        snprintf(final[k], sizeof final[k], "%s/%s", s->o.out, names[k]);
+        snprintf(tmp[k], sizeof tmp[k], "%s/.%s.tmp.%ld", s->o.out, names[k], (long)getpid());
+        FILE *f = fopen(tmp[k], "wb");
+        if (!f) {
+            xrem_fail(XREM_ERR_IO, "%s: cannot create: %s", tmp[k], strerror(errno));
+            ok = 0;
+            break;
+        }
+        made = k + 1;
+        fns[k](f, s, sig);
+        int bad = fflush(f) != 0 || ferror(f);
+        if (!bad && fsync(fileno(f)) != 0 && errno != EINVAL) bad = 1;
+        if (fclose(f) != 0) bad = 1;
+        if (bad) {
+            xrem_fail(XREM_ERR_IO, "%s: write failed: %s", tmp[k], strerror(errno));
+            ok = 0;
+        }
+    }
+    for (int k = 0; k < made && ok; k++) {
+        if (rename(tmp[k], final[k]) != 0) {
+            xrem_fail(XREM_ERR_IO, "%s: cannot rename to %s: %s", tmp[k], final[k], strerror(errno));
+            ok = 0;
+        }
+    }
+    if (!ok) {
+        for (int k = 0; k < made; k++) unlink(tmp[k]);
+        return ev_fail();
+    }
+    printf("  wrote %s, %s, %s\n", final[0], final[1], final[2]);
+    printf("  signature: %s\n", sig);
+    return 0;
+}
+
+static void ev_print_summary(const ev_state *s)
+{
+    if (s->bleu2) {
+        printf("  BLEU-2 mean %.4f", ev_mean(s->bleu2, s->n));
+        if (s->have_ci) printf(" (95%% CI %.4f-%.4f, %d resamples)", s->ci_bleu2.lo, s->ci_bleu2.hi, s->o.B);
+        printf("; %" PRId64 " pairs in %.3f s (%.0f pairs/s)\n", s->n * (s->pb ? 2 : 1), s->t_bleu2,
+               s->t_bleu2 > 0 ? (double)(s->n * (s->pb ? 2 : 1)) / s->t_bleu2 : 0.0);
+    }
+    if (s->sacre)
+        printf("  NLTK corpus BLEU-4 %.4f, sacreBLEU corpus %.2f\n", xrem_bleu_nltk_score(&s->nltk, 4, XREM_BLEU_SMOOTH_NONE),
+               xrem_sacrebleu_score(&s->sac, 0));
+    if (s->have_paired)
+        printf("  BLEU-2 B - PRED %+.4f (p = %.4f)\n", s->paired.diff, s->paired.p_value);
+    if (s->acc5)
+        printf("  CheXbert micro-F1 14 %.4f, top-5 %.4f; CXR-RePaiR macro-F1 %.4f +- %.4f\n", s->lf.all.micro.f1, s->lf.top5.micro.f1,
+               s->repair_mean, s->repair_half);
+}
+
+int xrem_cmd_eval(int argc, char **argv)
+{
+    ev_state s;
+    memset(&s, 0, sizeof s);
+    int rc = ev_parse(argc, argv, &s.o);
+    if (rc) return rc < 0 ? 0 : rc;
+    if ((rc = ev_load(&s)) != 0) goto done;
+    if ((s.o.metrics & (M_BLEU | M_BLEU2)) && (rc = ev_bleu(&s)) != 0) goto done;
+    if ((s.o.metrics & M_LABELS) && (rc = ev_labels(&s)) != 0) goto done;
+    ev_print_summary(&s);
+    rc = ev_write_all(&s);
+done:
+    ev_free(&s);
+    return rc;
+}

@@ -1,0 +1,680 @@
+#include "pipeline/run.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/csv.h"
+#include "core/h5.h"
+#include "core/strmap.h"
+#include "models/albef.h"
+#include "models/preprocess.h"
+#include "pipeline/corpus.h"
+#include "pipeline/itc.h"
+#include "text/wordpiece.h"
+
+#define DELIM "[SEP]"
+
+/* ---- strings ---------------------------------------------------------------------------------- */
+
+xrem_status xrem_str_split(const char *s, const char *delim, char ***pieces, int64_t *n)
+{
+    const size_t dl = strlen(delim);
+    int64_t count = 1;
+    for (const char *p = s; (p = strstr(p, delim)); p += dl) count++;
+    char **out = calloc((size_t)count, sizeof *out);
+    if (!out) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    const char *start = s;
+    for (int64_t i = 0; i < count; i++) {
+        const char *e = i + 1 < count ? strstr(start, delim) : start + strlen(start);
+        if (!(out[i] = strndup(start, (size_t)(e - start)))) {
+            xrem_strings_free(out, count);
+            return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+        }
+        start = e + dl;
+    }
+    *pieces = out;
+    *n = count;
+    return XREM_OK;
+}
+
+/* concat(texts[order[k]] + delim for k < K) */
+static char *join_with(char *const *texts, const int32_t *order, int K, const char *delim)
+{
+    size_t len = 1, dl = strlen(delim);
+    for (int k = 0; k < K; k++) len += strlen(texts[order ? order[k] : k]) + dl;
+    char *r = malloc(len), *p = r;
+    if (!r) return NULL;
+    for (int k = 0; k < K; k++) {
+        const char *t = texts[order ? order[k] : k];
+        size_t tl = strlen(t);
+        memcpy(p, t, tl);
+        memcpy(p + tl, delim, dl);
+        p += tl + dl;
+    }
+    *p = 0;
+    return r;
+}
+
+xrem_status xrem_filter_apply(const xrem_filter *f, char *const *pieces, int64_t n, int k3, char **out)
+{
+    size_t cap = 1;
+    for (int64_t i = 0; i < n; i++) cap += strlen(pieces[i]) + 1;
+    char *report = malloc(cap);
+    if (!report) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    strcpy(report, pieces[0]);
+    int added = 1;
+    for (int64_t i = 1; i < n; i++) {
+        int accept = 0;
+        xrem_status s = f->judge(f->ctx, report, pieces[i], &accept);
+        if (s) {
+            free(report);
+            return s;
+        }
+        if (accept) {
+            strcat(report, " ");
+            strcat(report, pieces[i]);
+            added++;
+        }
+        if (added >= k3) break; /* checked after every test, as the reference does */
+    }
+    *out = report;
+    return XREM_OK;
+}
+
+/* ---- the images and their ids ---------------------------------------------------------------- */
+
+typedef struct {
+    xrem_h5 *f;
+    int64_t N, H, W;
+    char **dicom;     /* [N] */
+    int64_t *study;   /* [N] */
+    int64_t *sel;     /* rows to run, in file order */
+    int64_t nsel;
+} run_images;
+
+static void images_release(run_images *im)
+{
+    xrem_h5_close(im->f);
+    xrem_strings_free(im->dicom, im->N);
+    free(im->study);
+    free(im->sel);
+    memset(im, 0, sizeof *im);
+}
+
+static xrem_status images_ids_from_csv(run_images *im, const char *path)
+{
+    xrem_csv *c = NULL;
+    int cd, cs;
+    xrem_status s = xrem_csv_read(path, &c);
+    if (!s) s = xrem_csv_column(c, "dicom_id", &cd);
+    if (!s) s = xrem_csv_column(c, "study_id", &cs);
+    if (!s && xrem_csv_nrows(c) != im->N)
+        s = xrem_fail(XREM_ERR_SHAPE, "%s has %lld rows but the images file has %lld images (rows must match, in order)",
+                      path, (long long)xrem_csv_nrows(c), (long long)im->N);
+    for (int64_t r = 0; !s && r < im->N; r++) {
+        char *end;
+        const char *v = xrem_csv_get(c, r, cs, NULL);
+        errno = 0;
+        im->study[r] = strtoll(v, &end, 10);
+        if (!*v || *end || errno || im->study[r] < 0)
+            s = xrem_fail(XREM_ERR_VALUE, "%s row %lld field study_id: '%s' is not a non-negative integer", path,
+                          (long long)r + 1, v);
+        if (!s && !(im->dicom[r] = strdup(xrem_csv_get(c, r, cd, NULL)))) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    }
+    xrem_csv_free(c);
+    return s;
+}
+
+static xrem_status images_ids(run_images *im, const char *reports)
+{
+    if (!(im->dicom = calloc((size_t)im->N, sizeof *im->dicom)) || !(im->study = calloc((size_t)im->N, sizeof *im->study)))
+        return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    if (reports) return images_ids_from_csv(im, reports);
+    if (xrem_h5_exists(im->f, "dicom_id") && xrem_h5_exists(im->f, "study_id")) {
+        char **d = NULL;
+        int64_t nd = 0, ne[XREM_MAX_DIMS];
+        int32_t *st = NULL;
+        xrem_status s = xrem_h5_read_strings(im->f, "dicom_id", &d, &nd);
+        if (!s && nd != im->N) s = xrem_fail(XREM_ERR_SHAPE, "%s: dicom_id has %lld entries for %lld images",
+                                             xrem_h5_path(im->f), (long long)nd, (long long)im->N);
+        if (!s) s = xrem_h5_read_i32(im->f, "study_id", 1, (int64_t[]){im->N}, &st, ne);
+        for (int64_t i = 0; !s && i < im->N; i++) {
+            im->dicom[i] = d[i];
+            d[i] = NULL;
+            im->study[i] = st[i];
+        }
+        xrem_strings_free(d, nd);
+        free(st);
+        return s;
+    }
+    /* no ids anywhere: the image's row stands in for both */
+    for (int64_t i = 0; i < im->N; i++) {
+        char b[32];
+        snprintf(b, sizeof b, "%lld", (long long)i);
+        if (!(im->dicom[i] = strdup(b))) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+        im->study[i] = i;
+    }
+    return XREM_OK;
+}
+
+static xrem_status images_select(run_images *im, const char *ids)
+{
+    if (!(im->sel = malloc(sizeof(int64_t) * (size_t)im->N))) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    if (!ids) {
+        for (int64_t i = 0; i < im->N; i++) im->sel[i] = i;
+        im->nsel = im->N;
+        return XREM_OK;
+    }
+    xrem_csv *c = NULL;
+    xrem_strmap *want = NULL;
+    int col;
+    xrem_status s = xrem_csv_read(ids, &c);
+    if (!s) s = xrem_csv_column(c, "dicom_id", &col);
+    if (!s) s = xrem_strmap_create(xrem_csv_nrows(c), &want);
+    for (int64_t r = 0; !s && r < xrem_csv_nrows(c); r++) {
+        int fresh;
+        s = xrem_strmap_insert(want, xrem_csv_get(c, r, col, NULL), r, &fresh, NULL);
+    }
+    xrem_strmap *have = NULL;
+    if (!s) s = xrem_strmap_create(im->N, &have);
+    for (int64_t i = 0; !s && i < im->N; i++) {
+        int fresh;
+        s = xrem_strmap_insert(have, im->dicom[i], i, &fresh, NULL);
+        if (!s && xrem_strmap_get(want, im->dicom[i]) >= 0) im->sel[im->nsel++] = i;
+    }
+    for (int64_t r = 0; !s && r < xrem_csv_nrows(c); r++)
+        if (xrem_strmap_get(have, xrem_csv_get(c, r, col, NULL)) < 0)
+            s = xrem_fail(XREM_ERR_VALUE, "%s row %lld: dicom_id '%s' is not in the images file %s", ids,
+                          (long long)r + 1, xrem_csv_get(c, r, col, NULL), xrem_h5_path(im->f));
+    xrem_strmap_free(want);
+    xrem_strmap_free(have);
+    xrem_csv_free(c);
+    return s;
+}
+
+static xrem_status images_open(run_images *im, const xrem_run_config *cfg)
+{
+    memset(im, 0, sizeof *im);
+    int nd;
+    int64_t ne[XREM_MAX_DIMS];
+    xrem_status s = xrem_h5_open(cfg->images, &im->f);
+    if (!s) s = xrem_h5_info(im->f, "cxr", &nd, ne, NULL);
+    if (!s && (nd != 3 || ne[0] < 1 || ne[1] < 16 || ne[2] < 16))
+        s = xrem_fail(XREM_ERR_SHAPE, "%s: dataset 'cxr' must be N×H×W images (got rank %d)", cfg->images, nd);
+    if (!s) {
+        im->N = ne[0];
+        im->H = ne[1];
+        im->W = ne[2];
+        s = images_ids(im, cfg->reports);
+    }
+    if (!s) s = images_select(im, cfg->ids);
+    if (!s && im->nsel == 0) s = xrem_fail(XREM_ERR_VALUE, "no images selected from %s", cfg->images);
+    return s;
+}
+
+/* ---- one chunk of images ---------------------------------------------------------------------- */
+
+typedef struct {
+    const xrem_run_config *cfg;
+    xrem_backend *be;
+    run_images im;
+    xrem_corpus corpus;
+    xrem_albef *ret, *itm;
+    xrem_itc *itc;
+    xrem_vocab *itm_vocab;
+    int C;         /* candidates per image: K1 (+1 empty) */
+    int max_len;   /* ITM text cap */
+    char *config;  /* everything that changes a number, for resume checks */
+} run_ctx;
+
+typedef struct {
+    int n;
+    int32_t *rows;       /* [n] image rows */
+    int32_t *itc_idx;    /* [n, K1] corpus indices, best first */
+    float *itc_score;    /* [n, K1] */
+    float *itm_score;    /* [n, C] (ITM logit 2 per candidate position) */
+    int32_t *stage2;     /* [n, K2] candidate positions, best first */
+    char **impression;   /* [n] "Report Impression" */
+    char **filtered;     /* [n] final report */
+} run_chunk;
+
+static void chunk_release(run_chunk *c)
+{
+    free(c->rows);
+    free(c->itc_idx);
+    free(c->itc_score);
+    free(c->itm_score);
+    free(c->stage2);
+    xrem_strings_free(c->impression, c->n);
+    xrem_strings_free(c->filtered, c->n);
+    memset(c, 0, sizeof *c);
+}
+
+static xrem_status chunk_alloc(run_chunk *c, int n, const xrem_run_config *cfg, int C)
+{
+    memset(c, 0, sizeof *c);
+    c->n = n;
+    c->rows = calloc((size_t)n, sizeof *c->rows);
+    c->itc_idx = calloc((size_t)n * cfg->k1, sizeof *c->itc_idx);
+    c->itc_score = calloc((size_t)n * cfg->k1, sizeof *c->itc_score);
+    c->itm_score = calloc((size_t)n * C, sizeof *c->itm_score);
+    c->stage2 = calloc((size_t)n * cfg->k2, sizeof *c->stage2);
+    c->impression = calloc((size_t)n, sizeof *c->impression);
+    c->filtered = calloc((size_t)n, sizeof *c->filtered);
+    if (!c->rows || !c->itc_idx || !c->itc_score || !c->itm_score || !c->stage2 || !c->impression || !c->filtered)
+        return xrem_fail(XREM_ERR_NOMEM, "out of memory for a chunk of %d images", n);
+    return XREM_OK;
+}
+
+/* raw rows -> preprocessed single-channel images at R */
+static xrem_status chunk_images(run_ctx *x, const run_chunk *c, int R, float *raw, float *out)
+{
+    const int64_t HW = x->im.H * x->im.W;
+    for (int i = 0; i < c->n; i++) {
+        xrem_status s = xrem_h5_read_f32_rows(x->im.f, "cxr", c->rows[i], 1, raw + i * HW);
+        if (s) return s;
+    }
+    xrem_status s = xrem_image_preprocess_gray(raw, c->n, (int)x->im.H, (int)x->im.W, R, out);
+    if (s) s = xrem_fail_context(s, "%s: dataset 'cxr' rows %d..%d", x->cfg->images, c->rows[0], c->rows[c->n - 1]);
+    return s;
+}
+
+static xrem_status chunk_stage1(run_ctx *x, run_chunk *c, float *raw)
+{
+    const int R = xrem_albef_vit(x->ret)->cfg.res, E = xrem_albef_embed_dim(x->ret);
+    float *img = malloc(sizeof(float) * (size_t)c->n * R * R), *feat = malloc(sizeof(float) * (size_t)c->n * E);
+    xrem_status s = img && feat ? XREM_OK : xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    if (!s) s = chunk_images(x, c, R, raw, img);
+    if (!s) s = xrem_albef_encode_images(x->ret, img, c->n, 1, NULL, feat, NULL, NULL);
+    if (!s) s = xrem_itc_topk(x->itc, feat, c->n, x->cfg->k1, c->itc_idx, c->itc_score);
+    free(img);
+    free(feat);
+    return s;
+}
+
+/* The reference joins stage 1's reports with "[SEP]" and splits again: K1 texts + one empty. */
+static xrem_status chunk_candidates(run_ctx *x, const run_chunk *c, int i, char ***cand, int64_t *n)
+{
+    char *s1 = join_with(x->corpus.text, c->itc_idx + (int64_t)i * x->cfg->k1, x->cfg->k1, DELIM);
+    if (!s1) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    xrem_status s = xrem_str_split(s1, DELIM, cand, n);
+    free(s1);
+    if (!s && *n != x->cfg->k1 + 1) {
+        xrem_strings_free(*cand, *n);
+        return xrem_fail(XREM_ERR_VALUE, "a retrieved report of image row %d contains the delimiter \"[SEP]\"; the "
+                                         "reference would split it into several candidates, which xrem does not "
+                                         "reproduce",
+                         c->rows[i]);
+    }
+    return s;
+}
+
+/* Distinct candidate texts of the chunk (a report retrieved for several images is encoded once). */
+typedef struct {
+    xrem_strmap *map;
+    char **text;   /* [m] borrowed from the candidate lists */
+    int m;
+    int32_t *of;   /* [n*C] text index per (image, candidate) */
+} distinct_texts;
+
+static xrem_status chunk_stage2(run_ctx *x, run_chunk *c, float *raw)
+{
+    const int C = x->C, R = xrem_albef_vit(x->itm)->cfg.res;
+    char ***cand = calloc((size_t)c->n, sizeof *cand);
+    int64_t *ncand = calloc((size_t)c->n, sizeof *ncand);
+    distinct_texts d = {0};
+    d.text = calloc((size_t)c->n * C, sizeof *d.text);
+    d.of = calloc((size_t)c->n * C, sizeof *d.of);
+    float *img = malloc(sizeof(float) * (size_t)c->n * R * R), *logits = malloc(sizeof(float) * (size_t)c->n * C * 3);
+    xrem_text_batch tb = {0};
+    xrem_status s = cand && ncand && d.text && d.of && img && logits ? XREM_OK : xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    if (!s) s = xrem_strmap_create((int64_t)c->n * C, &d.map);
+    for (int i = 0; !s && i < c->n; i++) {
+        s = chunk_candidates(x, c, i, &cand[i], &ncand[i]);
+        for (int k = 0; !s && k < C; k++) {
+            int fresh;
+            int64_t id;
+            s = xrem_strmap_insert(d.map, cand[i][k], d.m, &fresh, &id);
+            if (!s && fresh) d.text[d.m++] = cand[i][k];
+            d.of[(int64_t)i * C + k] = (int32_t)id;
+        }
+    }
+    if (!s) s = xrem_text_batch_encode(x->itm_vocab, (const char *const *)d.text, d.m, x->max_len, &tb);
+    if (!s) s = chunk_images(x, c, R, raw, img);
+    if (!s) s = xrem_albef_itm_sets(x->itm, img, c->n, 1, tb.ids, tb.mask, tb.B, tb.T, d.of, C, logits, NULL, NULL);
+    for (int64_t p = 0; !s && p < (int64_t)c->n * C; p++) c->itm_score[p] = logits[p * 3 + 2];
+    for (int i = 0; !s && i < c->n; i++) {
+        int32_t *order = c->stage2 + (int64_t)i * x->cfg->k2;
+        xrem_topk_desc(c->itm_score + (int64_t)i * C, C, x->cfg->k2, order);
+        if (!(c->impression[i] = join_with(cand[i], order, x->cfg->k2, DELIM))) s = xrem_fail(XREM_ERR_NOMEM, "oom");
+    }
+    if (tb.ids) xrem_text_batch_free(&tb);
+    for (int i = 0; cand && i < c->n; i++) xrem_strings_free(cand[i], ncand[i]);
+    xrem_strmap_free(d.map);
+    free(cand);
+    free(ncand);
+    free(d.text);
+    free(d.of);
+    free(img);
+    free(logits);
+    return s;
+}
+
+static xrem_status chunk_stage3(run_ctx *x, run_chunk *c)
+{
+    for (int i = 0; i < c->n; i++) {
+        char **p = NULL;
+        int64_t n = 0;
+        xrem_status s = xrem_str_split(c->impression[i], DELIM, &p, &n);
+        if (!s && x->cfg->filter) s = xrem_filter_apply(x->cfg->filter, p, n, x->cfg->k3, &c->filtered[i]);
+        else if (!s && !(c->filtered[i] = strdup(p[0]))) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
+        xrem_strings_free(p, n);
+        if (s) return xrem_fail_context(s, "filter, image row %d", c->rows[i]);
+    }
+    return XREM_OK;
+}
+
+/* ablation without ITM: the K1 cosine-best reports, each followed by a space */
+static xrem_status chunk_no_itm(run_ctx *x, run_chunk *c)
+{
+    for (int i = 0; i < c->n; i++) {
+        c->impression[i] = join_with(x->corpus.text, c->itc_idx + (int64_t)i * x->cfg->k1, x->cfg->k1, " ");
+        c->filtered[i] = c->impression[i] ? strdup(c->impression[i]) : NULL;
+        if (!c->filtered[i]) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    }
+    return XREM_OK;
+}
+
+static xrem_status chunk_compute(run_ctx *x, run_chunk *c)
+{
+    float *raw = malloc(sizeof(float) * (size_t)c->n * x->im.H * x->im.W);
+    xrem_status s = raw ? XREM_OK : xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    if (!s) s = chunk_stage1(x, c, raw);
+    if (!s && x->cfg->use_itm) s = chunk_stage2(x, c, raw);
+    if (!s && x->cfg->use_itm) s = chunk_stage3(x, c);
+    if (!s && !x->cfg->use_itm) s = chunk_no_itm(x, c);
+    free(raw);
+    return s;
+}
+
+/* ---- chunk files ------------------------------------------------------------------------------ */
+
+static void chunk_path(const run_ctx *x, int64_t k, char *buf, size_t cap)
+{
+    snprintf(buf, cap, "%s/chunks/chunk_%06lld.h5", x->cfg->out, (long long)k);
+}
+
+static xrem_status chunk_write(const run_ctx *x, const run_chunk *c, const char *path)
+{
+    const xrem_run_config *cfg = x->cfg;
+    xrem_h5 *f = NULL;
+    xrem_status s = xrem_h5_create(path, &f);
+    if (!s) s = xrem_h5_set_attr_str(f, "/", "config", x->config);
+    if (!s) s = xrem_h5_write_i32(f, "rows", 1, (int64_t[]){c->n}, c->rows);
+    if (!s) s = xrem_h5_write_i32(f, "itc_idx", 2, (int64_t[]){c->n, cfg->k1}, c->itc_idx);
+    if (!s) s = xrem_h5_write_f32(f, "itc_score", 2, (int64_t[]){c->n, cfg->k1}, c->itc_score);
+    if (!s) s = xrem_h5_write_f32(f, "itm_score", 2, (int64_t[]){c->n, x->C}, c->itm_score);
+    if (!s) s = xrem_h5_write_i32(f, "stage2", 2, (int64_t[]){c->n, cfg->k2}, c->stage2);
+    if (!s) s = xrem_h5_write_strings(f, "impression", (const char *const *)c->impression, c->n);
+    if (!s) s = xrem_h5_write_strings(f, "filtered", (const char *const *)c->filtered, c->n);
+    if (s) {
+        xrem_h5_close(f);
+        return s;
+    }
+    return xrem_h5_commit(f);
+}
+
+/* 1 = loaded (same configuration), 0 = absent or made by another configuration */
+static int chunk_read(const run_ctx *x, run_chunk *c, const char *path)
+{
+    xrem_h5 *f = NULL;
+    if (access(path, R_OK) != 0 || xrem_h5_open(path, &f)) return 0;
+    char *conf = NULL, **imp = NULL, **fil = NULL;
+    int64_t ne[XREM_MAX_DIMS], ni = 0, nf = 0;
+    int32_t *rows = NULL, *idx = NULL, *st2 = NULL;
+    float *sc = NULL, *itm = NULL;
+    const xrem_run_config *cfg = x->cfg;
+    int ok = !xrem_h5_attr_str(f, "/", "config", &conf) && !strcmp(conf, x->config) &&
+             !xrem_h5_read_i32(f, "rows", 1, (int64_t[]){c->n}, &rows, ne) &&
+             !memcmp(rows, c->rows, sizeof(int32_t) * (size_t)c->n) &&
+             !xrem_h5_read_i32(f, "itc_idx", 2, (int64_t[]){c->n, cfg->k1}, &idx, ne) &&
+             !xrem_h5_read_f32(f, "itc_score", 2, (int64_t[]){c->n, cfg->k1}, &sc, ne) &&
+             !xrem_h5_read_f32(f, "itm_score", 2, (int64_t[]){c->n, x->C}, &itm, ne) &&
+             !xrem_h5_read_i32(f, "stage2", 2, (int64_t[]){c->n, cfg->k2}, &st2, ne) &&
+             !xrem_h5_read_strings(f, "impression", &imp, &ni) && ni == c->n &&
+             !xrem_h5_read_strings(f, "filtered", &fil, &nf) && nf == c->n;
+    if (ok) {
+        memcpy(c->itc_idx, idx, sizeof(int32_t) * (size_t)c->n * cfg->k1);
+        memcpy(c->itc_score, sc, sizeof(float) * (size_t)c->n * cfg->k1);
+        memcpy(c->itm_score, itm, sizeof(float) * (size_t)c->n * x->C);
+        memcpy(c->stage2, st2, sizeof(int32_t) * (size_t)c->n * cfg->k2);
+        for (int i = 0; i < c->n; i++) {
+            c->impression[i] = imp[i];
+            c->filtered[i] = fil[i];
+            imp[i] = fil[i] = NULL;
+        }
+    }
+    xrem_strings_free(imp, ni);
+    xrem_strings_free(fil, nf);
+    free(conf);
+    free(rows);
+    free(idx);
+    free(sc);
+    free(itm);
+    free(st2);
+    xrem_h5_close(f);
+    return ok;
+}
+
+/* ---- outputs ---------------------------------------------------------------------------------- */
+
+static xrem_status write_csv_atomic(const char *path, const run_ctx *x, const run_chunk *all, int pred)
+{
+    char tmp[4200];
+    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
+    FILE *fp = fopen(tmp, "wb");
+    if (!fp) return xrem_fail(XREM_ERR_IO, "%s: cannot create", tmp);
+    xrem_csv_writer w;
+    xrem_csv_writer_init(&w, fp);
+    const char *head_pred[] = {"study_id", "report"}, *head_rep[] = {"dicom_id", "study_id", "Report Impression", "filtered"};
+    for (int i = 0; i < (pred ? 2 : 4); i++) xrem_csv_put(&w, pred ? head_pred[i] : head_rep[i], (size_t)-1);
+    xrem_csv_end_row(&w);
+    for (int i = 0; i < all->n; i++) {
+        const int64_t r = all->rows[i];
+        if (!pred) xrem_csv_put(&w, x->im.dicom[r], (size_t)-1);
+        xrem_csv_put_i64(&w, x->im.study[r]);
+        if (!pred) xrem_csv_put(&w, all->impression[i], (size_t)-1);
+        xrem_csv_put(&w, all->filtered[i], (size_t)-1);
+        xrem_csv_end_row(&w);
+    }
+    int bad = ferror(fp);
+    bad |= fclose(fp) != 0;
+    if (bad || rename(tmp, path) != 0) {
+        remove(tmp);
+        return xrem_fail(XREM_ERR_IO, "%s: write failed", path);
+    }
+    return XREM_OK;
+}
+
+static xrem_status write_run_h5(const run_ctx *x, const run_chunk *a, const char *path)
+{
+    const xrem_run_config *cfg = x->cfg;
+    xrem_h5 *f = NULL;
+    const char **dic = malloc(sizeof(char *) * (size_t)a->n);
+    int32_t *study = malloc(sizeof(int32_t) * (size_t)a->n);
+    xrem_status s = dic && study ? xrem_h5_create(path, &f) : xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    for (int i = 0; !s && i < a->n; i++) {
+        dic[i] = x->im.dicom[a->rows[i]];
+        study[i] = (int32_t)x->im.study[a->rows[i]];
+    }
+    if (!s) s = xrem_h5_set_attr_str(f, "/", "xrem_format", "run");
+    if (!s) s = xrem_h5_set_attr_str(f, "/", "config", x->config);
+    if (!s) s = xrem_h5_set_attr_i64(f, "/", "k1", cfg->k1);
+    if (!s) s = xrem_h5_set_attr_i64(f, "/", "k2", cfg->k2);
+    if (!s) s = xrem_h5_set_attr_i64(f, "/", "k3", cfg->k3);
+    if (!s) s = xrem_h5_set_attr_i64(f, "/", "candidates", x->C);
+    if (!s) s = xrem_h5_set_attr_str(f, "/", "corpus", cfg->corpus);
+    if (!s) s = xrem_h5_write_i32(f, "image_row", 1, (int64_t[]){a->n}, a->rows);
+    if (!s) s = xrem_h5_write_strings(f, "dicom_id", dic, a->n);
+    if (!s) s = xrem_h5_write_i32(f, "study_id", 1, (int64_t[]){a->n}, study);
+    if (!s) s = xrem_h5_write_i32(f, "itc_idx", 2, (int64_t[]){a->n, cfg->k1}, a->itc_idx);
+    if (!s) s = xrem_h5_write_f32(f, "itc_score", 2, (int64_t[]){a->n, cfg->k1}, a->itc_score);
+    if (!s) s = xrem_h5_write_f32(f, "itm_score", 2, (int64_t[]){a->n, x->C}, a->itm_score);
+    if (!s) s = xrem_h5_write_i32(f, "stage2_pos", 2, (int64_t[]){a->n, cfg->k2}, a->stage2);
+    if (!s) s = xrem_h5_write_strings(f, "report_impression", (const char *const *)a->impression, a->n);
+    if (!s) s = xrem_h5_write_strings(f, "filtered", (const char *const *)a->filtered, a->n);
+    free(dic);
+    free(study);
+    if (s) {
+        xrem_h5_close(f);
+        return s;
+    }
+    return xrem_h5_commit(f);
+}
+
+/* ---- the run ---------------------------------------------------------------------------------- */
+
+static xrem_status run_check_config(const xrem_run_config *c)
+{
+    if (c->k1 < 1 || c->k2 < 1 || c->k3 < 1)
+        return xrem_fail(XREM_ERR_ARG, "K values must be >= 1 (K1 %d, K2 %d, K3 %d)", c->k1, c->k2, c->k3);
+    const int C = c->k1 + (c->drop_empty ? 0 : 1);
+    if (c->use_itm && c->k2 > C)
+        return xrem_fail(XREM_ERR_ARG, "K2 = %d is larger than the %d ITM candidates (K1 = %d%s)", c->k2, C, c->k1,
+                         c->drop_empty ? "" : " + the empty one");
+    if (c->batch < 1) return xrem_fail(XREM_ERR_ARG, "--batch must be >= 1");
+    return XREM_OK;
+}
+
+static xrem_status run_setup(run_ctx *x)
+{
+    const xrem_run_config *cfg = x->cfg;
+    xrem_status s = images_open(&x->im, cfg);
+    if (!s) s = xrem_albef_load(cfg->retrieval, x->be, cfg->res_retrieval ? cfg->res_retrieval : 256, &x->ret);
+    if (!s && xrem_albef_kind_of(x->ret) != XREM_ALBEF_RETRIEVAL)
+        s = xrem_fail(XREM_ERR_FORMAT, "%s: --retrieval needs arch albef_retrieval", cfg->retrieval);
+    if (!s) s = xrem_corpus_load(cfg->corpus, xrem_albef_sha256(x->ret), &x->corpus);
+    if (!s && x->corpus.E != xrem_albef_embed_dim(x->ret))
+        s = xrem_fail(XREM_ERR_SHAPE, "%s: features of size %d, the retrieval model makes %d", cfg->corpus, x->corpus.E,
+                      xrem_albef_embed_dim(x->ret));
+    if (!s && cfg->k1 > x->corpus.n)
+        s = xrem_fail(XREM_ERR_ARG, "K1 = %d is larger than the corpus (%lld reports)", cfg->k1, (long long)x->corpus.n);
+    if (!s) s = xrem_itc_create(x->be, x->corpus.feat, x->corpus.n, x->corpus.E, &x->itc);
+    if (!s && cfg->use_itm) s = xrem_albef_load(cfg->itm, x->be, cfg->res_itm ? cfg->res_itm : 384, &x->itm);
+    if (!s && cfg->use_itm && xrem_albef_kind_of(x->itm) != XREM_ALBEF_ITM)
+        s = xrem_fail(XREM_ERR_FORMAT, "%s: --itm needs arch albef_itm", cfg->itm);
+    int64_t nv = 0;
+    char *const *v = x->itm ? xrem_albef_vocab(x->itm, &nv) : NULL;
+    if (!s && cfg->use_itm && !v) s = xrem_fail(XREM_ERR_FORMAT, "%s: no tokenizer vocabulary", cfg->itm);
+    if (!s && cfg->use_itm) s = xrem_vocab_from_strings((const char *const *)v, nv, &x->itm_vocab);
+    if (!s && cfg->use_itm) {
+        int cap = xrem_albef_bert(x->itm)->cfg.max_pos;
+        x->max_len = cap < 512 ? cap : 512; /* the reference does not truncate; 512 is BERT's table */
+    }
+    x->C = cfg->k1 + (cfg->drop_empty ? 0 : 1);
+    char conf[2048];
+    snprintf(conf, sizeof conf,
+             "res=%d/%d k1=%d k2=%d k3=%d itm=%d drop_empty=%d filter=%s retrieval=%s itm_model=%s corpus_model=%s corpus_n=%lld "
+             "images=%s",
+             x->ret ? xrem_albef_vit(x->ret)->cfg.res : 0, x->itm ? xrem_albef_vit(x->itm)->cfg.res : 0,
+             cfg->k1, cfg->k2, cfg->k3, cfg->use_itm, cfg->drop_empty, cfg->filter ? cfg->filter->name : "none",
+             x->ret ? xrem_albef_sha256(x->ret) : "", x->itm ? xrem_albef_sha256(x->itm) : "-",
+             x->corpus.model_sha ? x->corpus.model_sha : "", (long long)x->corpus.n, cfg->images);
+    if (!s && !(x->config = strdup(conf))) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    return s;
+}
+
+static void run_release(run_ctx *x)
+{
+    images_release(&x->im);
+    xrem_corpus_release(&x->corpus);
+    xrem_itc_free(x->itc);
+    xrem_albef_free(x->ret);
+    xrem_albef_free(x->itm);
+    xrem_vocab_free(x->itm_vocab);
+    free(x->config);
+}
+
+/* copy chunk c into the run-wide arrays at image offset o */
+static xrem_status run_gather(const run_ctx *x, run_chunk *all, run_chunk *c, int64_t o)
+{
+    const xrem_run_config *cfg = x->cfg;
+    memcpy(all->rows + o, c->rows, sizeof(int32_t) * (size_t)c->n);
+    memcpy(all->itc_idx + o * cfg->k1, c->itc_idx, sizeof(int32_t) * (size_t)c->n * cfg->k1);
+    memcpy(all->itc_score + o * cfg->k1, c->itc_score, sizeof(float) * (size_t)c->n * cfg->k1);
+    memcpy(all->itm_score + o * x->C, c->itm_score, sizeof(float) * (size_t)c->n * x->C);
+    memcpy(all->stage2 + o * cfg->k2, c->stage2, sizeof(int32_t) * (size_t)c->n * cfg->k2);
+    for (int i = 0; i < c->n; i++) {
+        all->impression[o + i] = c->impression[i];
+        all->filtered[o + i] = c->filtered[i];
+        c->impression[i] = c->filtered[i] = NULL;
+    }
+    return XREM_OK;
+}
+
+static xrem_status run_prepare_dir(const xrem_run_config *cfg)
+{
+    char p[4200];
+    if (mkdir(cfg->out, 0777) != 0 && errno != EEXIST) return xrem_fail(XREM_ERR_IO, "%s: cannot create", cfg->out);
+    snprintf(p, sizeof p, "%s/chunks", cfg->out);
+    if (mkdir(p, 0777) != 0 && errno != EEXIST) return xrem_fail(XREM_ERR_IO, "%s: cannot create", p);
+    snprintf(p, sizeof p, "%s/chunks/chunk_000000.h5", cfg->out);
+    if (!cfg->resume && access(p, F_OK) == 0)
+        return xrem_fail(XREM_ERR_ARG, "%s already holds a run; pass --resume to continue it or choose another --out",
+                         cfg->out);
+    return XREM_OK;
+}
+
+static xrem_status run_chunks(run_ctx *x, run_chunk *all)
+{
+    const xrem_run_config *cfg = x->cfg;
+    xrem_status s = XREM_OK;
+    int64_t reused = 0;
+    for (int64_t o = 0, k = 0; !s && o < x->im.nsel; o += cfg->batch, k++) {
+        const int n = (int)(x->im.nsel - o < cfg->batch ? x->im.nsel - o : cfg->batch);
+        run_chunk c;
+        char path[4200];
+        chunk_path(x, k, path, sizeof path);
+        s = chunk_alloc(&c, n, cfg, x->C);
+        for (int i = 0; !s && i < n; i++) c.rows[i] = (int32_t)x->im.sel[o + i];
+        if (!s && cfg->resume && chunk_read(x, &c, path)) reused++;
+        else if (!s) {
+            s = chunk_compute(x, &c);
+            if (!s) s = chunk_write(x, &c, path);
+        }
+        if (!s) s = run_gather(x, all, &c, o);
+        chunk_release(&c);
+        if (isatty(2))
+            fprintf(stderr, "\rxrem run: %lld/%lld images (%lld chunks reused)", (long long)(o + n), (long long)x->im.nsel,
+                    (long long)reused);
+    }
+    if (isatty(2)) fprintf(stderr, "\n");
+    return s;
+}
+
+xrem_status xrem_run(const xrem_run_config *cfg, xrem_backend *be)
+{
+    run_ctx x = {0};
+    x.cfg = cfg;
+    x.be = be;
+    run_chunk all = {0};
+    xrem_status s = run_check_config(cfg);
+    if (!s) s = run_prepare_dir(cfg);
+    if (!s) s = run_setup(&x);
+    if (!s) s = chunk_alloc(&all, (int)x.im.nsel, cfg, x.C);
+    if (!s) s = run_chunks(&x, &all);
+    char path[4200];
+    snprintf(path, sizeof path, "%s/run.h5", cfg->out);
+    if (!s) s = write_run_h5(&x, &all, path);
+    snprintf(path, sizeof path, "%s/reports.csv", cfg->out);
+    if (!s) s = write_csv_atomic(path, &x, &all, 0);
+    snprintf(path, sizeof path, "%s/pred.csv", cfg->out);
+    if (!s) s = write_csv_atomic(path, &x, &all, 1);
+    chunk_release(&all);
+    run_release(&x);
+    return s;
+}
