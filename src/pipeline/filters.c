@@ -1,18 +1,60 @@
 #include "pipeline/filters.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "models/nli.h"
+
+typedef struct {
+    xrem_filter f;
+    xrem_nli *nli;
+    char name[160];
+    int64_t calls;
+} nli_filter;
+
+/* X-REM appends a candidate when NLI(report, candidate) is "neutral" (label 1). */
+static xrem_status nli_judge(void *ctx, const char *premise, const char *hypothesis, int *accept)
+{
+    nli_filter *n = ctx;
+    int label = -1;
+    xrem_status s = xrem_nli_classify(n->nli, &premise, &hypothesis, 1, 384, NULL, &label);
+    n->calls++;
+    *accept = !s && label == 1;
+    return s;
+}
+
+static xrem_status nli_filter_create(const char *weights, xrem_backend *be, xrem_filter **out)
+{
+    if (!weights) return xrem_fail(XREM_ERR_ARG, "--filter nli needs --nli NLI.h5 (convert with scripts/convert_nli.py)");
+    nli_filter *n = calloc(1, sizeof *n);
+    if (!n) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    xrem_status s = xrem_nli_load(weights, be, &n->nli);
+    if (s) {
+        free(n);
+        return s;
+    }
+    snprintf(n->name, sizeof n->name, "nli:%.64s", xrem_nli_sha256(n->nli));
+    n->f = (xrem_filter){n->name, n, nli_judge};
+    *out = &n->f;
+    return XREM_OK;
+}
 
 xrem_status xrem_filter_create(const char *kind, const char *nli_weights, const char *bs_weights, xrem_backend *be,
                                xrem_filter **out)
 {
-    (void)nli_weights;
-    (void)bs_weights;
-    (void)be;
     *out = NULL;
-    if (strcmp(kind, "nli") && strcmp(kind, "bertscore"))
-        return xrem_fail(XREM_ERR_ARG, "--filter must be nli, bertscore or none (got '%s')", kind);
-    return xrem_fail(XREM_ERR_UNSUPPORTED, "the %s filter is not in this build yet; use --filter none", kind);
+    if (!strcmp(kind, "nli")) return nli_filter_create(nli_weights, be, out);
+    (void)bs_weights;
+    if (!strcmp(kind, "bertscore"))
+        return xrem_fail(XREM_ERR_UNSUPPORTED, "the bertscore filter is not in this build yet; use --filter nli or none");
+    return xrem_fail(XREM_ERR_ARG, "--filter must be nli, bertscore or none (got '%s')", kind);
 }
 
-void xrem_filter_free(xrem_filter *f) { free(f); }
+void xrem_filter_free(xrem_filter *f)
+{
+    if (!f) return;
+    nli_filter *n = f->ctx; /* the only kind so far */
+    xrem_nli_free(n->nli);
+    free(n);
+}
