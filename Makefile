@@ -21,7 +21,8 @@ test: setup
 	cd $(TEST_BUILD) && ASAN_OPTIONS=detect_leaks=1 ctest --output-on-failure -j 2
 
 demo: setup all
-	bash scripts/demo.sh $(BUILD)/xrem
+	bash scripts/fetch_assets.sh
+	$(BUILD)/xrem demo --assets data/assets --out demo
 
 format:
 	clang-format -i $$(git ls-files '*.c' '*.h' '*.cu' '*.cuh')

@@ -7,10 +7,10 @@
 # CUDA is optional: the CUDA backend is built when nvcc is on PATH (or in /usr/local/cuda/bin).
 set -euo pipefail
 
-APT_PKGS=(build-essential cmake pkg-config libhdf5-dev libopenblas-openmp-dev zlib1g-dev
+APT_PKGS=(build-essential cmake pkg-config libhdf5-dev libopenblas-openmp-dev zlib1g-dev python3-pip libjpeg62-turbo-dev libpng-dev
           python3-torch python3-h5py python3-numpy)
 if [ "${XREM_SETUP_NO_TORCH:-0}" = 1 ]; then
-  APT_PKGS=(build-essential cmake pkg-config libhdf5-dev libopenblas-openmp-dev zlib1g-dev)
+  APT_PKGS=(build-essential cmake pkg-config libhdf5-dev libopenblas-openmp-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev)
 fi
 
 missing=()
