@@ -42,6 +42,13 @@ long xrem_arg_int(int argc, char **argv, const char *name, long def, long lo, lo
 
 int xrem_arg_check(int argc, char **argv, const char *cmd, const char *const *known, const char *const *bool_flags)
 {
+    for (int i = 1; i < argc; i++)
+        for (int j = 1; j < i; j++)
+            if (argv[i][0] == '-' && argv[i][1] == '-' && !strcmp(argv[i], argv[j]) &&
+                (in_list(argv[i], known) || in_list(argv[i], bool_flags))) {
+                fprintf(stderr, "xrem %s: %s given twice\n", cmd, argv[i]);
+                return 1;
+            }
     for (int i = 1; i < argc; i++) {
         if (in_list(argv[i], bool_flags)) continue;
         if (in_list(argv[i], known)) {

@@ -27,8 +27,12 @@ const xrem_cli_command xrem_cli_commands[] = {
     {"inspect", xrem_cmd_inspect},
     {"forward", xrem_cmd_forward},
     {"bench", xrem_cmd_bench},
+    {"prep", xrem_cmd_prep},
     {"embed", xrem_cmd_embed},
     {"run", xrem_cmd_run},
+    {"demo", xrem_cmd_demo},
+    {"sweep", xrem_cmd_sweep},
+    {"dev", xrem_cmd_dev},
 #ifdef XREM_HAVE_EVAL
     {"eval", xrem_cmd_eval},
 #endif

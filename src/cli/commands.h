@@ -13,8 +13,12 @@ extern const xrem_cli_command xrem_cli_commands[];
 int xrem_cmd_inspect(int argc, char **argv);
 int xrem_cmd_forward(int argc, char **argv);
 int xrem_cmd_bench(int argc, char **argv);
+int xrem_cmd_prep(int argc, char **argv);
 int xrem_cmd_version(int argc, char **argv);
 int xrem_cmd_embed(int argc, char **argv);
 int xrem_cmd_run(int argc, char **argv);
+int xrem_cmd_demo(int argc, char **argv);
+int xrem_cmd_sweep(int argc, char **argv);
+int xrem_cmd_dev(int argc, char **argv);
 
 #endif

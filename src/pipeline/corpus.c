@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "core/csv.h"
+#include "core/sha256.h"
 #include "core/strmap.h"
 #include "text/wordpiece.h"
 
@@ -89,6 +90,14 @@ static xrem_status corpus_embed_batches(xrem_corpus *c, xrem_albef *m, const xre
     return s;
 }
 
+static void corpus_hash(xrem_corpus *c)
+{
+    xrem_sha256 h;
+    xrem_sha256_init(&h);
+    for (int64_t i = 0; i < c->n; i++) xrem_sha256_update(&h, c->text[i], strlen(c->text[i]) + 1);
+    xrem_sha256_final_hex(&h, c->reports_sha);
+}
+
 static xrem_status corpus_write(const xrem_corpus *c, const int32_t *ids, const int32_t *len, int max_len,
                                 const char *source, const char *path)
 {
@@ -99,6 +108,7 @@ static xrem_status corpus_write(const xrem_corpus *c, const int32_t *ids, const 
     if (!s) s = xrem_h5_set_attr_i64(f, "/", "version", 1);
     if (!s) s = xrem_h5_set_attr_str(f, "/", "model_sha256", c->model_sha);
     if (!s) s = xrem_h5_set_attr_str(f, "/", "source", source);
+    if (!s) s = xrem_h5_set_attr_str(f, "/", "reports_sha256", c->reports_sha);
     if (!s) s = xrem_h5_set_attr_i64(f, "/", "max_len", max_len);
     if (!s) s = xrem_h5_set_attr_i64(f, "/", "dropped_na", c->dropped_na);
     if (!s) s = xrem_h5_set_attr_i64(f, "/", "dropped_duplicates", c->dropped_dup);
@@ -136,6 +146,7 @@ xrem_status xrem_corpus_embed(xrem_corpus *c, xrem_albef *m, int max_len, int ba
     c->feat = malloc(sizeof(float) * (size_t)c->n * c->E);
     int32_t *ids = calloc((size_t)c->n * max_len, sizeof(int32_t)), *len = malloc(sizeof(int32_t) * (size_t)c->n);
     if (!s && (!c->feat || !ids || !len || !c->model_sha)) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    if (!s) corpus_hash(c);
     if (!s) s = corpus_embed_batches(c, m, v, max_len, batch, ids, len);
     if (!s) s = corpus_write(c, ids, len, max_len, source, out_path);
     xrem_vocab_free(v);
@@ -169,6 +180,7 @@ xrem_status xrem_corpus_load(const char *path, const char *model_sha, xrem_corpu
         s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
     for (int64_t i = 0; !s && i < c->n; i++) c->row[i] = rows[i];
     if (!s && c->n == 0) s = xrem_fail(XREM_ERR_VALUE, "%s: the corpus is empty", path);
+    if (!s) corpus_hash(c);
     free(rows);
     free(fmt);
     xrem_h5_close(f);

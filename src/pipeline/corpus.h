@@ -20,6 +20,7 @@ typedef struct {
     int E;           /* feature size (0 when not embedded) */
     float *feat;     /* [n, E] L2-normalised text features, or NULL */
     char *model_sha; /* sha256 recorded by the model that made feat */
+    char reports_sha[65]; /* sha256 over the reports (each followed by a NUL): the content's identity */
 } xrem_corpus;
 
 xrem_status xrem_corpus_read_csv(const char *path, const char *column, xrem_corpus *c);

@@ -201,8 +201,13 @@ static xrem_status images_open(run_images *im, const xrem_run_config *cfg)
     memset(im, 0, sizeof *im);
     int nd;
     int64_t ne[XREM_MAX_DIMS];
+    xrem_dtype dt = XREM_F32;
     xrem_status s = xrem_h5_open(cfg->images, &im->f);
-    if (!s) s = xrem_h5_info(im->f, "cxr", &nd, ne, NULL);
+    if (!s) s = xrem_h5_info(im->f, "cxr", &nd, ne, &dt);
+    if (!s && dt == XREM_I32)
+        s = xrem_fail(XREM_ERR_DTYPE, "%s: dataset 'cxr' holds integers; expected float32 pixels in 0..255 (CXR-RePaiR "
+                                      "layout, as xrem prep writes it)",
+                      cfg->images);
     if (!s && (nd != 3 || ne[0] < 1 || ne[1] < 16 || ne[2] < 16))
         s = xrem_fail(XREM_ERR_SHAPE, "%s: dataset 'cxr' must be N×H×W images (got rank %d)", cfg->images, nd);
     if (!s) {
@@ -278,9 +283,13 @@ static xrem_status chunk_images(run_ctx *x, const run_chunk *c, int R, float *ra
         xrem_status s = xrem_h5_read_f32_rows(x->im.f, "cxr", c->rows[i], 1, raw + i * HW);
         if (s) return s;
     }
-    xrem_status s = xrem_image_preprocess_gray(raw, c->n, (int)x->im.H, (int)x->im.W, R, out);
-    if (s) s = xrem_fail_context(s, "%s: dataset 'cxr' rows %d..%d", x->cfg->images, c->rows[0], c->rows[c->n - 1]);
-    return s;
+    /* one image at a time so a bad pixel is reported with its row in the file */
+    const size_t RR = (size_t)R * R;
+    for (int i = 0; i < c->n; i++) {
+        xrem_status s = xrem_image_preprocess_gray(raw + i * HW, 1, (int)x->im.H, (int)x->im.W, R, out + i * RR);
+        if (s) return xrem_fail_context(s, "%s: dataset 'cxr' row %d", x->cfg->images, c->rows[i]);
+    }
+    return XREM_OK;
 }
 
 static xrem_status chunk_stage1(run_ctx *x, run_chunk *c, float *raw)
@@ -576,14 +585,18 @@ static xrem_status run_setup(run_ctx *x)
         x->max_len = cap < 512 ? cap : 512; /* the reference does not truncate; 512 is BERT's table */
     }
     x->C = cfg->k1 + (cfg->drop_empty ? 0 : 1);
+    /* the images file's size and mtime stand for its content in the resume key */
+    struct stat st = {0};
+    if (!s && stat(cfg->images, &st) != 0) s = xrem_fail(XREM_ERR_IO, "%s: cannot stat", cfg->images);
     char conf[2048];
     snprintf(conf, sizeof conf,
              "res=%d/%d k1=%d k2=%d k3=%d itm=%d drop_empty=%d filter=%s retrieval=%s itm_model=%s corpus_model=%s corpus_n=%lld "
-             "images=%s",
+             "corpus_reports=%s images=%s images_size=%lld images_mtime=%lld",
              x->ret ? xrem_albef_vit(x->ret)->cfg.res : 0, x->itm ? xrem_albef_vit(x->itm)->cfg.res : 0,
              cfg->k1, cfg->k2, cfg->k3, cfg->use_itm, cfg->drop_empty, cfg->filter ? cfg->filter->name : "none",
              x->ret ? xrem_albef_sha256(x->ret) : "", x->itm ? xrem_albef_sha256(x->itm) : "-",
-             x->corpus.model_sha ? x->corpus.model_sha : "", (long long)x->corpus.n, cfg->images);
+             x->corpus.model_sha ? x->corpus.model_sha : "", (long long)x->corpus.n, x->corpus.reports_sha, cfg->images,
+             (long long)st.st_size, (long long)st.st_mtime);
     if (!s && !(x->config = strdup(conf))) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
     return s;
 }
@@ -622,10 +635,13 @@ static xrem_status run_prepare_dir(const xrem_run_config *cfg)
     if (mkdir(cfg->out, 0777) != 0 && errno != EEXIST) return xrem_fail(XREM_ERR_IO, "%s: cannot create", cfg->out);
     snprintf(p, sizeof p, "%s/chunks", cfg->out);
     if (mkdir(p, 0777) != 0 && errno != EEXIST) return xrem_fail(XREM_ERR_IO, "%s: cannot create", p);
-    snprintf(p, sizeof p, "%s/chunks/chunk_000000.h5", cfg->out);
-    if (!cfg->resume && access(p, F_OK) == 0)
-        return xrem_fail(XREM_ERR_ARG, "%s already holds a run; pass --resume to continue it or choose another --out",
-                         cfg->out);
+    static const char *const outputs[] = {"chunks/chunk_000000.h5", "run.h5", "reports.csv", "pred.csv", NULL};
+    for (int i = 0; !cfg->resume && outputs[i]; i++) {
+        snprintf(p, sizeof p, "%s/%s", cfg->out, outputs[i]);
+        if (access(p, F_OK) == 0)
+            return xrem_fail(XREM_ERR_ARG, "%s already holds a run (%s); pass --resume to continue it or choose another --out",
+                             cfg->out, outputs[i]);
+    }
     return XREM_OK;
 }
 

@@ -1,0 +1,98 @@
+/* xrem sweep: metrics for many (K1, K2, K3) settings from one run's cached scores. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/args.h"
+#include "cli/commands.h"
+#include "pipeline/filters.h"
+#include "pipeline/sweep.h"
+
+/* "10,25,50" -> values; returns count or -1 */
+static int parse_list(const char *s, int *v, int cap)
+{
+    int n = 0;
+    while (s && *s && n < cap) {
+        char *end;
+        long x = strtol(s, &end, 10);
+        if (end == s || x < 1 || x > 4096) return -1;
+        v[n++] = (int)x;
+        s = *end == ',' ? end + 1 : end;
+        if (*end && *end != ',') return -1;
+    }
+    return n;
+}
+
+static int paper_preset(xrem_sweep_setting *st)
+{
+    /* the paper's ablation rows (X-REM README): X-REM, no ITM, no filter */
+    st[0] = (xrem_sweep_setting){50, 10, 2, 1, 1, "xrem_50_10_2_nli"};
+    st[1] = (xrem_sweep_setting){2, 0, 0, 0, 0, "no_itm_cosine_top2"};
+    st[2] = (xrem_sweep_setting){50, 1, 1, 1, 0, "no_filter_itm_top1"};
+    return 3;
+}
+
+static const char *const sweep_known[] = {"--run", "--k1", "--k2", "--k3", "--gt", "--nli", "--out", "--preset",
+                                          "--threads", NULL};
+
+int xrem_cmd_sweep(int argc, char **argv)
+{
+    if (argc < 2 || xrem_arg_flag(argc, argv, "--help")) {
+        fprintf(argc < 2 ? stderr : stdout,
+                "usage: xrem sweep --run RUN/ [--k1 10,25,50 --k2 1,5,10 --k3 1,2,3] [--preset paper]\n"
+                "                  [--gt GT.csv] [--nli NLI.h5] [--out RUN/sweep] [--threads N]\n");
+        return argc < 2 ? 2 : 0;
+    }
+    if (xrem_arg_check(argc, argv, "sweep", sweep_known, NULL)) return 2;
+    const char *run = xrem_arg_str(argc, argv, "--run"), *preset = xrem_arg_str(argc, argv, "--preset");
+    int k1[64], k2[64], k3[64], n1, n2, n3, ok = 1;
+    int threads = (int)xrem_arg_int(argc, argv, "--threads", 0, 0, 1024, &ok);
+    n1 = parse_list(xrem_arg_str(argc, argv, "--k1") ? xrem_arg_str(argc, argv, "--k1") : "10,25,50", k1, 64);
+    n2 = parse_list(xrem_arg_str(argc, argv, "--k2") ? xrem_arg_str(argc, argv, "--k2") : "1,5,10", k2, 64);
+    n3 = parse_list(xrem_arg_str(argc, argv, "--k3") ? xrem_arg_str(argc, argv, "--k3") : "1,2,3", k3, 64);
+    if (!run || n1 < 1 || n2 < 1 || n3 < 1 || !ok || (preset && strcmp(preset, "paper"))) {
+        fprintf(stderr, "xrem sweep: --run is required; --k1/--k2/--k3 are comma lists of 1..4096; --preset paper\n");
+        return 2;
+    }
+    xrem_sweep_setting *st = calloc((size_t)(n1 * n2 * n3 + 8), sizeof *st);
+    int n = 0;
+    if (preset) n = paper_preset(st);
+    for (int a = 0; !preset && a < n1; a++)
+        for (int b = 0; b < n2; b++)
+            for (int c = 0; c < n3; c++) {
+                if (k2[b] > k1[a] + 1) continue; /* more than the candidates */
+                st[n] = (xrem_sweep_setting){k1[a], k2[b], k3[c], 1, 1, ""};
+                snprintf(st[n].name, sizeof st[n].name, "k1_%d_k2_%d_k3_%d", k1[a], k2[b], k3[c]);
+                n++;
+            }
+    char out[4096];
+    snprintf(out, sizeof out, "%s", xrem_arg_str(argc, argv, "--out") ? xrem_arg_str(argc, argv, "--out") : "");
+    if (!*out) snprintf(out, sizeof out, "%s/sweep", run);
+    xrem_backend *be = NULL;
+    xrem_filter *f = NULL;
+    const char *nli = xrem_arg_str(argc, argv, "--nli");
+    xrem_status s = xrem_backend_cpu_create(threads, &be);
+    if (!s && nli) s = xrem_filter_create("nli", nli, NULL, be, &f);
+    xrem_sweep_config c = {run, out, xrem_arg_str(argc, argv, "--gt"), st, n, f};
+    if (!s) s = xrem_sweep(&c);
+    if (s) fprintf(stderr, "xrem sweep: %s\n", xrem_last_error());
+    else {
+        fprintf(stderr, "xrem sweep: %d settings -> %s/table.csv, table.md, preds/\n", n, out);
+        char cmd[8400];
+        snprintf(cmd, sizeof cmd,
+                 "/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1 && /usr/bin/python3 scripts/plot_sweep.py "
+                 "'%s/table.csv' '%s/sweep.png' >/dev/null 2>&1",
+                 out, out);
+        if (access("scripts/plot_sweep.py", R_OK) == 0 && system(cmd) == 0)
+            fprintf(stderr, "xrem sweep: plot %s/sweep.png\n", out);
+        else
+            fprintf(stderr, "xrem sweep: for the plot run /usr/bin/python3 scripts/plot_sweep.py %s/table.csv "
+                            "%s/sweep.png (needs matplotlib)\n",
+                    out, out);
+    }
+    xrem_filter_free(f);
+    xrem_backend_free(be);
+    free(st);
+    return s ? 1 : 0;
+}

