@@ -183,32 +183,34 @@ static void cpu_attention(xrem_backend *be, xrem_tensor *out, const xrem_tensor 
     const int64_t ldq = q->ne[2], ldk = k->ne[2], ldv = v->ne[2], Bk = k->ne[0];
     XREM_ASSERT(Bk > 0 && B % Bk == 0 && v->ne[0] == Bk && v->ne[1] == Tk && out->ne[0] == B && out->ne[1] == Tq);
     const int64_t group = B / Bk;
-    XREM_ASSERT(qoff + C <= ldq && koff + C <= ldk && voff + C <= ldv && HS * NH == C);
+    /* the `group` query batches that share one key/value batch are consecutive rows of q (pairs
+     * are image-major), so each (key batch, head) is one GEMM of group*Tq query rows */
+    const int64_t M = group * Tq;
     const int nt = omp_get_max_threads();
-    float *scratch = cpu_scratch(be, (size_t)(Tq * Tk), nt);
+    float *scratch = cpu_scratch(be, (size_t)(M * Tk), nt);
     if (!scratch) {
         if (!be->sticky) be->sticky = xrem_fail(XREM_ERR_NOMEM, "cannot allocate attention scratch");
         return;
     }
     const float scale = 1.0f / sqrtf((float)HS);
 #pragma omp parallel for collapse(2) schedule(static)
-    for (int64_t b = 0; b < B; b++) {
+    for (int64_t bk = 0; bk < Bk; bk++) {
         for (int h = 0; h < NH; h++) {
-            float *S = scratch + (size_t)omp_get_thread_num() * (size_t)(Tq * Tk);
-            const float *Q = CF32(q) + b * Tq * ldq + qoff + h * HS;
-            const int64_t bk = b / group;
+            float *S = scratch + (size_t)omp_get_thread_num() * (size_t)(M * Tk);
+            const int64_t b0 = bk * group;
+            const float *Q = CF32(q) + b0 * Tq * ldq + qoff + h * HS;
             const float *Kp = CF32(k) + bk * Tk * ldk + koff + h * HS;
             const float *Vp = CF32(v) + bk * Tk * ldv + voff + h * HS;
-            float *O = F32(out) + b * Tq * C + h * HS;
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)Tq, (int)Tk, (int)HS, 1.0f, Q, (int)ldq, Kp,
+            float *O = F32(out) + b0 * Tq * C + h * HS;
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)Tk, (int)HS, 1.0f, Q, (int)ldq, Kp,
                         (int)ldk, 0.0f, S, (int)Tk);
             const float *mb = mask ? mask + bk * Tk : NULL;
-            for (int64_t i = 0; i < Tq; i++) {
+            for (int64_t i = 0; i < M; i++) {
                 float *row = S + i * Tk;
                 for (int64_t j = 0; j < Tk; j++) row[j] = row[j] * scale + (mb ? (1.0f - mb[j]) * -10000.0f : 0.0f);
                 cpu_softmax_row(row, Tk);
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)Tq, (int)HS, (int)Tk, 1.0f, S, (int)Tk, Vp,
+            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)HS, (int)Tk, 1.0f, S, (int)Tk, Vp,
                         (int)ldv, 0.0f, O, (int)C);
         }
     }
