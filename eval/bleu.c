@@ -14,7 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "text/unicode_tables.h"
+#include "text/pylower.h"
 
 /* A token: bytes txt[side][off .. off+len), its hash and first 8 bytes (zero-padded). */
 typedef struct {
@@ -88,177 +88,6 @@ void xrem_bleu_ws_free(xrem_bleu_ws *ws)
     free(ws->cref);
     free(ws->ht);
     free(ws);
-}
-
-/* --- UTF-8 and Python's str.lower() ----------------------------------------------------------- */
-#define CP_INVALID UINT32_MAX
-
-/* Decode the code point at s[i]; invalid bytes decode as CP_INVALID of length 1. */
-static size_t u8__dec(const unsigned char *s, size_t n, size_t i, uint32_t *cp)
-{
-    unsigned c = s[i];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t need;
-    uint32_t v;
-    if (c >= 0xC2 && c <= 0xDF) { need = 1; v = c & 0x1F; }
-    else if (c >= 0xE0 && c <= 0xEF) { need = 2; v = c & 0x0F; }
-    else if (c >= 0xF0 && c <= 0xF4) { need = 3; v = c & 0x07; }
-    else goto bad;
-    if (n - i - 1 < need) goto bad;
-    for (size_t k = 1; k <= need; k++) {
-        unsigned b = s[i + k];
-        if ((b & 0xC0) != 0x80) goto bad;
-        v = (v << 6) | (b & 0x3F);
-    }
-    if ((need == 2 && v < 0x800) || (need == 3 && (v < 0x10000 || v > 0x10FFFF)) || (v >= 0xD800 && v <= 0xDFFF)) goto bad;
-    *cp = v;
-    return need + 1;
-bad:
-    *cp = CP_INVALID;
-    return 1;
-}
-
-/* The code point ending just before s[j] (j > 0): its start in *start. */
-static uint32_t u8__prev(const unsigned char *s, size_t n, size_t j, size_t *start)
-{
-    size_t k = j - 1;
-    while (k > 0 && (s[k] & 0xC0) == 0x80 && j - k < 4) k--;
-    uint32_t cp;
-    if (u8__dec(s, n, k, &cp) == j - k) {
-        *start = k;
-        return cp;
-    }
-    *start = j - 1;
-    return CP_INVALID;
-}
-
-static size_t u8__enc(uint32_t cp, char *o)
-{
-    if (cp < 0x80) { o[0] = (char)cp; return 1; }
-    if (cp < 0x800) { o[0] = (char)(0xC0 | (cp >> 6)); o[1] = (char)(0x80 | (cp & 0x3F)); return 2; }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
-
-static unsigned uc__props(uint32_t cp)
-{
-    if (cp == CP_INVALID) return 0;
-    size_t lo = 0, hi = XREM_UC_NRANGES; /* last range with .lo <= cp */
-    while (hi - lo > 1) {
-        size_t mid = (lo + hi) / 2;
-        if (xrem_uc_ranges[mid].lo <= cp) lo = mid;
-        else hi = mid;
-    }
-    return xrem_uc_ranges[lo].props;
-}
-
-static const xrem_uc_map *uc__lower(uint32_t cp)
-{
-    size_t lo = 0, hi = XREM_UC_NLOWER;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (xrem_uc_lower[mid].cp < cp) lo = mid + 1;
-        else hi = mid;
-    }
-    return (lo < XREM_UC_NLOWER && xrem_uc_lower[lo].cp == cp) ? &xrem_uc_lower[lo] : NULL;
-}
-
-/* Python's Final_Sigma test for the capital sigma at s[i .. i+2). */
-static int uc__final_sigma(const unsigned char *s, size_t n, size_t i)
-{
-    size_t j = i;
-    int final = 0;
-    while (j > 0) {
-        size_t st;
-        uint32_t c = u8__prev(s, n, j, &st);
-        j = st;
-        unsigned p = uc__props(c);
-        if (p & XREM_UC_CASE_IGNORABLE) continue;
-        final = (p & XREM_UC_CASED) != 0;
-        break;
-    }
-    if (!final) return 0;
-    size_t k = i + 2;
-    while (k < n) {
-        uint32_t c;
-        size_t l = u8__dec(s, n, k, &c);
-        unsigned p = uc__props(c);
-        if (p & XREM_UC_CASE_IGNORABLE) {
-            k += l;
-            continue;
-        }
-        return (p & XREM_UC_CASED) == 0;
-    }
-    return 1;
-}
-
-/* str.lower() of s[0..n) into *buf (grown as needed); returns the length or SIZE_MAX on OOM. */
-static size_t py__lower(const char *src, size_t n, char **buf, size_t *cap)
-{
-    const unsigned char *s = (const unsigned char *)src;
-    if (!ws__reserve((void **)buf, cap, n + 16, 1)) return SIZE_MAX;
-    char *o = *buf;
-    size_t on = 0;
-    size_t i = 0;
-    while (i < n) {
-        /* ASCII run */
-        while (i < n && s[i] < 0x80) {
-            unsigned c = s[i++];
-            o[on++] = (char)(c >= 'A' && c <= 'Z' ? c + 32 : c);
-        }
-        if (i >= n) break;
-        if (*cap - on < 16) { /* a code point lowers to at most 3 x 4 bytes */
-            if (!ws__reserve((void **)buf, cap, on + (n - i) + 16, 1)) return SIZE_MAX;
-            o = *buf;
-        }
-        uint32_t cp;
-        size_t l = u8__dec(s, n, i, &cp);
-        if (cp == 0x3A3) {
-            on += u8__enc(uc__final_sigma(s, n, i) ? 0x3C2 : 0x3C3, o + on);
-        } else {
-            const xrem_uc_map *m = cp == CP_INVALID ? NULL : uc__lower(cp);
-            if (m) {
-                for (unsigned k = 0; k < m->len; k++) on += u8__enc(xrem_uc_lower_pool[m->off + k], o + on);
-            } else {
-                memcpy(o + on, s + i, l);
-                on += l;
-            }
-        }
-        i += l;
-        if (*cap - on < n - i + 16) {
-            if (!ws__reserve((void **)buf, cap, on + (n - i) + 16, 1)) return SIZE_MAX;
-            o = *buf;
-        }
-    }
-    o[on] = 0;
-    return on;
-}
-
-xrem_status xrem_pystr_lower(const char *s, size_t len, char **out, size_t *out_len)
-{
-    if (!out || (!s && len)) return xrem_fail(XREM_ERR_ARG, "xrem_pystr_lower: NULL argument");
-    char *b = NULL;
-    size_t cap = 0;
-    size_t n = py__lower(s ? s : "", len, &b, &cap);
-    if (n == SIZE_MAX) {
-        free(b);
-        return ws__nomem();
-    }
-    *out = b;
-    if (out_len) *out_len = n;
-    return XREM_OK;
 }
 
 /* --- Python whitespace (str.isspace / str.split()) ------------------------------------------ */
@@ -371,7 +200,7 @@ static int tok__cxr(xrem_bleu_ws *ws, int side, const char *s, size_t n, int cut
     size_t m = n;
     int flags = scan__flags(s, n);
     if (flags & 1) {
-        m = py__lower(s, n, &ws->txt[side], &ws->captxt[side]);
+        m = xrem_pylower_into(s, n, &ws->txt[side], &ws->captxt[side]); /* leaves >= 16 bytes of slack */
         if (m == SIZE_MAX) return 0;
         src = ws->txt[side];
     } else if (!ws__reserve((void **)&ws->txt[side], &ws->captxt[side], n + 16, 1)) {

@@ -3,8 +3,8 @@
  * Three references, each reproduced to 1e-12 (tests/test_bleu.c checks thousands of real pairs):
  *
  * 1. BLEU-2 of CXR-Report-Metric (fast_bleu 0.0.90, called once per report with one reference).
- *    Tokens: Python str.lower() (full Unicode mappings, U+0130 -> "i\u0307", Final_Sigma, from
- *    Python 3.11's Unicode 14 tables in src/text/unicode_tables.c), then "." -> " .", then split on
+ *    Tokens: Python str.lower() (text/pylower.h: full Unicode mappings, U+0130 -> "i\u0307",
+ *    Final_Sigma, Python 3.11's Unicode 14 tables), then "." -> " .", then split on
  *    U+0020 only, empty strings dropped. So a '.' always starts a new token ("a.b" -> "a", ".b")
  *    and tabs/newlines stay inside tokens. fast_bleu receives the tokens as C strings, so a token
  *    is cut at its first NUL byte (the token still counts toward the length). Score: modified
@@ -97,9 +97,6 @@ double xrem_sacrebleu_score(const xrem_bleu_stats *st, int effective_order);
  * tokens, each followed by a NUL, *n_tok their count (for FASTBLEU, each token as cut at NUL). */
 xrem_status xrem_bleu_tokens(xrem_bleu_ws *ws, xrem_bleu_tok tok, const char *s, size_t len, char **out,
                              size_t *out_len, int64_t *n_tok);
-
-/* Python str.lower() of UTF-8 text: *out malloc'd (NUL-terminated), *out_len its length. */
-xrem_status xrem_pystr_lower(const char *s, size_t len, char **out, size_t *out_len);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,7 @@
 
 #include "bleu.h"
 #include "core/csv.h"
+#include "text/pylower.h"
 #include "testutil.h"
 
 #define TOL 1e-12

@@ -4,12 +4,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "text/unicode_tables.h"
+#include "text/pylower.h"
 #include "text/wordpiece.h"
 
 #define NLI_BATCH 32            /* pairs per forward pass */
 #define NLI_BATCH_TOKENS 4096   /* padded tokens (B*T) per forward pass, beyond the first pair */
-#define NLI_INVALID 0x80000000u /* a byte that is not valid UTF-8, kept as it is: cp = NLI_INVALID | byte */
 
 struct xrem_nli {
     xrem_backend *be;
@@ -21,153 +20,6 @@ struct xrem_nli {
     int32_t cls, sep, pad; /* special token ids */
     char *sha256;
 };
-
-/* ---------------------------------------------------------------------------------------------
- * Python's str.lower() of a whole text (ifcc lowercases before tokenizing). Per code point it is
- * the tokenizer's own table; what the whole text changes is final sigma, whose context can span
- * characters the tokenizer later drops (a control character between two letters). */
-
-static uint8_t nli_props(uint32_t cp)
-{
-    if (cp & NLI_INVALID) return 0; /* neither cased nor case-ignorable */
-    if (cp < 128) return xrem_uc_ascii[cp].props;
-    size_t lo = 0, hi = XREM_UC_NRANGES; /* the last range starting at or below cp */
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (xrem_uc_ranges[mid].lo <= cp)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    return xrem_uc_ranges[lo].props;
-}
-
-static const xrem_uc_map *nli_lower_map(uint32_t cp)
-{
-    size_t lo = 0, hi = XREM_UC_NLOWER;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (xrem_uc_lower[mid].cp == cp) return &xrem_uc_lower[mid];
-        if (xrem_uc_lower[mid].cp < cp)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
-/* CPython's handle_capital_sigma: \p{cased} \p{case-ignorable}* U+03A3 !(\p{case-ignorable}* \p{cased}).
- * XREM_UC_CASED marks cased characters that are not also case-ignorable (those are skipped). */
-static int nli_final_sigma(const uint32_t *w, size_t n, size_t i)
-{
-    size_t j = i;
-    uint8_t p = 0;
-    while (j > 0) {
-        p = nli_props(w[--j]);
-        if (!(p & XREM_UC_CASE_IGNORABLE)) break;
-    }
-    if (j == i || (p & XREM_UC_CASE_IGNORABLE) || !(p & XREM_UC_CASED)) return 0;
-    for (j = i + 1; j < n; j++) {
-        p = nli_props(w[j]);
-        if (!(p & XREM_UC_CASE_IGNORABLE)) return !(p & XREM_UC_CASED);
-    }
-    return 1;
-}
-
-/* Decode s[0..n) into cp (n entries at most); returns the count. Invalid bytes (stray, truncated,
- * overlong, surrogate, > U+10FFFF) become NLI_INVALID | byte, one per byte. */
-static size_t nli_utf8_decode(const unsigned char *s, size_t n, uint32_t *cp)
-{
-    size_t k = 0;
-    for (size_t i = 0; i < n;) {
-        unsigned c = s[i], len = c < 0x80                 ? 1
-                                 : c >= 0xC2 && c <= 0xDF ? 2
-                                 : c >= 0xE0 && c <= 0xEF ? 3
-                                 : c >= 0xF0 && c <= 0xF4 ? 4
-                                                          : 0;
-        unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80, hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-        int ok = len > 0 && i + len <= n && (len == 1 || (s[i + 1] >= lo && s[i + 1] <= hi));
-        for (unsigned j = 2; ok && j < len; j++)
-            ok = s[i + j] >= 0x80 && s[i + j] <= 0xBF;
-        if (!ok) {
-            cp[k++] = NLI_INVALID | c;
-            i++;
-            continue;
-        }
-        uint32_t v = len == 1 ? c : c & (0xFF >> (len + 1));
-        for (unsigned j = 1; j < len; j++)
-            v = v << 6 | (s[i + j] & 0x3F);
-        cp[k++] = v;
-        i += len;
-    }
-    return k;
-}
-
-static size_t nli_utf8_put(uint32_t c, char *o)
-{
-    if (c & NLI_INVALID) {
-        o[0] = (char)(c & 0xFF);
-        return 1;
-    }
-    if (c < 0x80) {
-        o[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        o[0] = (char)(0xC0 | c >> 6);
-        o[1] = (char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        o[0] = (char)(0xE0 | c >> 12);
-        o[1] = (char)(0x80 | (c >> 6 & 0x3F));
-        o[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | c >> 18);
-    o[1] = (char)(0x80 | (c >> 12 & 0x3F));
-    o[2] = (char)(0x80 | (c >> 6 & 0x3F));
-    o[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
-
-/* The lowercase of code point i of w[0..n) into o; returns the bytes written (12 at most). */
-static size_t nli_lower_at(const uint32_t *w, size_t n, size_t i, char *o)
-{
-    uint32_t c = w[i];
-    if (c >= 'A' && c <= 'Z') return nli_utf8_put(c + 32, o);
-    if (c == 0x3A3) return nli_utf8_put(nli_final_sigma(w, n, i) ? 0x3C2 : 0x3C3, o);
-    const xrem_uc_map *m = c < 0x80 || (c & NLI_INVALID) ? NULL : nli_lower_map(c);
-    if (!m) return nli_utf8_put(c, o);
-    size_t k = 0;
-    for (int j = 0; j < m->len; j++)
-        k += nli_utf8_put(xrem_uc_lower_pool[m->off + j], o + k);
-    return k;
-}
-
-/* *out = str.lower(s), malloc'd. Bytes that are not UTF-8 pass through unchanged. */
-static xrem_status nli_pylower(const char *s, char **out)
-{
-    const size_t n = strlen(s), per = 4 * XREM_UC_MAX_LOWER; /* bytes one code point can lower to */
-    *out = NULL;
-    if (n > (SIZE_MAX - 1) / per / sizeof(uint32_t))
-        return xrem_fail(XREM_ERR_NOMEM, "text of %zu bytes is too long", n);
-    uint32_t *cp = malloc((n + 1) * sizeof *cp);
-    char *o = malloc(n * per + 1);
-    if (!cp || !o) {
-        free(cp);
-        free(o);
-        return xrem_fail(XREM_ERR_NOMEM, "out of memory lowercasing a text of %zu bytes", n);
-    }
-    const size_t m = nli_utf8_decode((const unsigned char *)s, n, cp);
-    size_t k = 0;
-    for (size_t i = 0; i < m; i++)
-        k += nli_lower_at(cp, m, i, o + k);
-    o[k] = 0;
-    free(cp);
-    *out = o;
-    return XREM_OK;
-}
 
 /* ---------------------------------------------------------------------------------------------
  * Loading */
@@ -282,11 +134,13 @@ static xrem_status nli_check_max_len(const xrem_nli *m, int max_len)
     return XREM_OK;
 }
 
-/* Token ids of str.lower(text); *ids malloc'd. */
+/* Token ids of str.lower(text) (ifcc lowercases the whole text before tokenizing: final sigma is
+ * decided over the whole text, whose context can span characters the tokenizer later drops, such as
+ * a control character between two letters); *ids malloc'd. */
 static xrem_status nli_tokenize(const xrem_nli *m, const char *text, int32_t **ids, int64_t *n)
 {
     char *low = NULL;
-    xrem_status s = nli_pylower(text, &low);
+    xrem_status s = xrem_pystr_lower(text, strlen(text), &low, NULL);
     if (!s) s = xrem_wordpiece_tokenize(m->vocab, low, ids, n);
     free(low);
     return s;
