@@ -1,5 +1,6 @@
 /* xrem eval: score PRED reports against GT reports (BLEU family, CheXbert label F1 from label
- * files), with bootstrap CIs and a paired test against a second system.
+ * files or from the CheXbert model, CheXbert s_emb, RadCliQ), with bootstrap CIs and a paired test
+ * against a second system.
  *
  * Everything is read and computed before anything is written; the three outputs are written to
  * temporary names in DIR and renamed only when all three are complete, so an error never leaves a
@@ -19,10 +20,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "backend.h"
 #include "bleu.h"
 #include "bootstrap.h"
 #include "core/csv.h"
 #include "labels.h"
+#include "models/chexbert.h"
+#include "radcliq.h"
 #include "reports.h"
 #include "xrem/status.h"
 
@@ -42,12 +46,25 @@ static void ev_usage(FILE *o)
             "DIR/summary.json and DIR/summary.md (DIR is created if missing).\n"
             "\n"
             "options:\n"
-            "  --metrics LIST        comma-separated, default bleu (+ labels when label files are given):\n"
+            "  --metrics LIST        comma-separated, default bleu (+ labels when label files are given,\n"
+            "                        + chexbert,semb when --chexbert is given):\n"
             "                          bleu2   BLEU-2 per report as CXR-Report-Metric (fast_bleu 0.0.90)\n"
             "                          bleu    bleu2 + NLTK corpus BLEU-1..4 + sacreBLEU (13a) corpus/sentence\n"
-            "                          labels  CheXbert label F1 (f1chexbert rrg mode; CXR-RePaiR macro F1)\n"
+            "                          labels  CheXbert label F1 (f1chexbert rrg mode; CXR-RePaiR macro F1),\n"
+            "                                  labels from --labels-gt/--labels-pred, else from --chexbert\n"
+            "                          chexbert  labels: GT and PRED labelled by the CheXbert model (--chexbert)\n"
+            "                          semb    CheXbert s_emb: cosine of the GT and PRED reports' raw last-layer\n"
+            "                                  [CLS] vectors, per report (CXR-Report-Metric)\n"
+            "                          radcliq RadCliQ v0 and v1 per report (CXR-Report-Metric); needs a\n"
+            "                                  'radgraph' column (per-report RadGraph F1) in PRED or GT, and\n"
+            "                                  bertscore, semb and bleu2 (semb and bleu2 are added)\n"
             "  --labels-gt L.csv     CheXbert labels of the GT reports (study_id + the 14 conditions;\n"
             "  --labels-pred L.csv     values '', 1, 0, -1 as CheXbert's label.py writes them)\n"
+            "  --chexbert W.h5       CheXbert weights (scripts/convert_chexbert.py) for chexbert, semb and\n"
+            "                        labels without label files; per_report.csv then holds each side's 14\n"
+            "                        labels (gt:<condition>, pred:<condition>: '', 1, 0, -1 as label files)\n"
+            "  --threads N           CPU threads for the CheXbert model (default 0: all cores)\n"
+            "  --backend cpu|cuda    where the CheXbert model runs (default cpu)\n"
             "  --pred-b B.csv        a second system: per-report BLEU-2 and a paired bootstrap test B vs PRED\n"
             "  --bootstrap N         resamples for the CIs and the paired test (default 1000; 0: none)\n"
             "  --seed S              seed of every resampling (default 12345)\n"
@@ -57,15 +74,23 @@ static void ev_usage(FILE *o)
             "  --id-col NAME         study id column (default study_id)\n"
             "  --text-col NAME       report column (default report)\n"
             "\n"
-            "Not available yet in this build: bertscore, chexbert, semb, radgraph, radcliq.\n");
+            "Not available yet in this build: bertscore, radgraph (radcliq reads RadGraph F1 from the\n"
+            "'radgraph' column and needs bertscore).\n");
 }
 
 /* --- options ---------------------------------------------------------------------------------------- */
-enum { M_BLEU2 = 1, M_BLEU = 2, M_LABELS = 4 };
+enum { M_BLEU2 = 1, M_BLEU = 2, M_LABELS = 4, M_CHEXBERT = 8, M_SEMB = 16, M_RADCLIQ = 32, M_BERTSCORE = 64 };
+
+/* Per-report BERTScore (s->bertscore) is computed by a BERTScore step that this build does not have
+ * yet; RadCliQ needs it and says so until then. */
+static const int ev_have_bertscore = 0;
+
+#define EV_RADGRAPH_COL "radgraph"
 
 typedef struct {
     const char *gt, *pred, *pred_b, *out, *labels_gt, *labels_pred, *id_col, *text_col, *metrics_arg;
-    int metrics, allow_unmatched, pandas_na, B;
+    const char *chexbert, *backend;
+    int metrics, allow_unmatched, pandas_na, B, threads;
     uint64_t seed;
 } ev_opts;
 
@@ -132,7 +157,15 @@ static int ev_parse(int argc, char **argv, ev_opts *o)
         else if (!strcmp(name, "--id-col")) o->id_col = val;
         else if (!strcmp(name, "--text-col")) o->text_col = val;
         else if (!strcmp(name, "--metrics")) o->metrics_arg = val;
-        else if (!strcmp(name, "--bootstrap")) {
+        else if (!strcmp(name, "--chexbert")) o->chexbert = val;
+        else if (!strcmp(name, "--backend")) {
+            if (strcmp(val, "cpu") && strcmp(val, "cuda")) return ev_usage_error("--backend '%s': want cpu or cuda", val);
+            o->backend = val;
+        } else if (!strcmp(name, "--threads")) {
+            uint64_t t;
+            if (!ev_parse_u64(val, 4096, &t)) return ev_usage_error("--threads '%s': want an integer 0..4096", val);
+            o->threads = (int)t;
+        } else if (!strcmp(name, "--bootstrap")) {
             uint64_t b;
             if (!ev_parse_u64(val, 10000000, &b)) return ev_usage_error("--bootstrap '%s': want an integer 0..10000000", val);
             o->B = (int)b;
@@ -145,8 +178,11 @@ static int ev_parse(int argc, char **argv, ev_opts *o)
     if (!o->gt || !o->pred || !o->out) return ev_usage_error("--gt, --pred and --out are required");
     if (!*o->out) return ev_usage_error("--out is empty");
     if (!o->labels_gt != !o->labels_pred) return ev_usage_error("--labels-gt and --labels-pred go together");
+    if (o->chexbert && !*o->chexbert) return ev_usage_error("--chexbert is empty");
+    if (!o->backend) o->backend = "cpu";
     if (!o->metrics_arg) {
-        o->metrics = M_BLEU2 | M_BLEU | (o->labels_gt ? M_LABELS : 0);
+        o->metrics = M_BLEU2 | M_BLEU | (o->labels_gt ? M_LABELS : 0) | (o->chexbert ? M_SEMB : 0);
+        if (o->chexbert && !o->labels_gt) o->metrics |= M_LABELS | M_CHEXBERT;
     } else {
         char buf[256];
         if (strlen(o->metrics_arg) >= sizeof buf) return ev_usage_error("--metrics list too long");
@@ -155,18 +191,31 @@ static int ev_parse(int argc, char **argv, ev_opts *o)
             if (!strcmp(tok, "bleu")) o->metrics |= M_BLEU | M_BLEU2;
             else if (!strcmp(tok, "bleu2")) o->metrics |= M_BLEU2;
             else if (!strcmp(tok, "labels")) o->metrics |= M_LABELS;
-            else if (!strcmp(tok, "bertscore") || !strcmp(tok, "chexbert") || !strcmp(tok, "semb") || !strcmp(tok, "radgraph") ||
-                     !strcmp(tok, "radcliq")) {
-                fprintf(stderr, "xrem eval: metric '%s' is not available yet in this build (available: bleu2, bleu, labels)\n", tok);
+            else if (!strcmp(tok, "chexbert")) o->metrics |= M_LABELS | M_CHEXBERT;
+            else if (!strcmp(tok, "semb")) o->metrics |= M_SEMB;
+            else if (!strcmp(tok, "radcliq")) o->metrics |= M_RADCLIQ;
+            else if (!strcmp(tok, "bertscore") || !strcmp(tok, "radgraph")) {
+                fprintf(stderr, "xrem eval: metric '%s' is not available yet in this build (available: bleu2, bleu, labels, chexbert, semb%s)\n",
+                        tok, !strcmp(tok, "radgraph") ? "; radcliq reads RadGraph F1 from a 'radgraph' column" : "");
                 return 1;
             } else {
-                return ev_usage_error("unknown metric '%s' (available: bleu2, bleu, labels)", tok);
+                return ev_usage_error("unknown metric '%s' (available: bleu2, bleu, labels, chexbert, semb, radcliq)", tok);
             }
         }
         if (!o->metrics) return ev_usage_error("--metrics is empty");
     }
-    if ((o->metrics & M_LABELS) && !o->labels_gt) return ev_usage_error("--metrics labels needs --labels-gt and --labels-pred");
+    /* RadCliQ's inputs: bleu2 always, semb when the model is there (what is still missing is reported
+     * after loading, with the radgraph column's check) */
+    if (o->metrics & M_RADCLIQ) o->metrics |= M_BLEU2 | (o->chexbert ? M_SEMB : 0) | (ev_have_bertscore ? M_BERTSCORE : 0);
+    if ((o->metrics & M_CHEXBERT) && o->labels_gt)
+        return ev_usage_error("metric 'chexbert' labels the reports with the model; drop --labels-gt/--labels-pred (or use 'labels' with the files)");
+    if ((o->metrics & M_CHEXBERT) && !o->chexbert) return ev_usage_error("--metrics chexbert needs --chexbert W.h5");
+    if ((o->metrics & M_LABELS) && !o->labels_gt && !o->chexbert)
+        return ev_usage_error("--metrics labels needs --labels-gt and --labels-pred (label files) or --chexbert W.h5 (the model)");
+    if ((o->metrics & M_SEMB) && !o->chexbert) return ev_usage_error("--metrics semb needs --chexbert W.h5");
     if (o->labels_gt && !(o->metrics & M_LABELS)) return ev_usage_error("label files given but 'labels' is not in --metrics");
+    if (o->chexbert && !(o->metrics & (M_CHEXBERT | M_SEMB)) && !((o->metrics & M_LABELS) && !o->labels_gt))
+        return ev_usage_error("--chexbert given but no metric uses it (chexbert, semb, labels without label files, radcliq)");
     if (o->pred_b && !(o->metrics & M_BLEU2)) return ev_usage_error("--pred-b compares BLEU-2: add bleu2 to --metrics");
     return 0;
 }
@@ -187,8 +236,24 @@ typedef struct {
     xrem_label_f1 lf;
     double repair_f1, repair_mean, repair_half, repair_scores[10];
     int64_t gt_empty, pred_empty, b_empty;
-    double t_load, t_bleu2, t_bleu2_cpu, t_bleu, t_labels, t_boot;
+    /* CheXbert (labels without label files, semb) */
+    uint8_t *lab[2];              /* [n,14] raw classes of GT and PRED from the model (NULL otherwise) */
+    double *semb;                 /* [n] */
+    xrem_ci ci_semb;
+    char chexbert_sig[96];        /* "chexbert:<sha256 of the source checkpoint>" */
+    int chexbert_C, chexbert_max_len;
+    /* RadCliQ */
+    double *radgraph;             /* [n] the user's column */
+    const char *radgraph_src;     /* the file it came from */
+    double *bertscore;            /* [n] per-report BERTScore F1 (rescaled); NULL in this build */
+    double *radcliq[2];           /* [n] v0, v1 */
+    xrem_ci ci_radcliq[2];
+    double t_load, t_bleu2, t_bleu2_cpu, t_bleu, t_labels, t_boot, t_chexbert;
 } ev_state;
+
+/* Labels come from the CheXbert model: the labels metric without label files (incl. 'chexbert'). */
+static int ev_model_labels(const ev_opts *o) { return (o->metrics & M_LABELS) && !o->labels_gt; }
+static int ev_need_chexbert(const ev_opts *o) { return ev_model_labels(o) || (o->metrics & M_SEMB); }
 
 static double ev_now(void)
 {
@@ -228,6 +293,13 @@ static void ev_free(ev_state *s)
     free(s->bleu2_b);
     free(s->sacre);
     free(s->acc5);
+    free(s->lab[0]);
+    free(s->lab[1]);
+    free(s->semb);
+    free(s->radgraph);
+    free(s->bertscore);
+    free(s->radcliq[0]);
+    free(s->radcliq[1]);
 }
 
 /* pandas' default NA strings (read_csv na_values) */
@@ -402,12 +474,11 @@ fail:
     return ev_fail();
 }
 
-static int ev_labels(ev_state *s)
+/* Label matrices [n,14] from the two label files, in the scored (GT row) order. */
+static int ev_label_files(ev_state *s, uint8_t *m[2])
 {
-    double t0 = ev_now();
     xrem_label_table *lt[2] = {NULL, NULL};
     const char *paths[2] = {s->o.labels_gt, s->o.labels_pred};
-    uint8_t *m[2] = {NULL, NULL};
     int rc = 1;
     size_t n = (size_t)s->n;
     for (int t = 0; t < 2; t++) {
@@ -435,6 +506,25 @@ static int ev_labels(ev_state *s)
         if (lt[t]->n > s->n)
             printf("  %s: %" PRId64 " labelled reports, %" PRId64 " of them not scored\n", paths[t], lt[t]->n, lt[t]->n - s->n);
     }
+    rc = 0;
+done:
+    for (int t = 0; t < 2; t++) xrem_labels_free(lt[t]);
+    return rc;
+}
+
+/* Label F1 (both modes) from label files or from the CheXbert labels already in s->lab. */
+static int ev_labels(ev_state *s)
+{
+    double t0 = ev_now();
+    uint8_t *files[2] = {NULL, NULL};
+    uint8_t *m[2] = {s->lab[0], s->lab[1]};
+    int rc = 1;
+    size_t n = (size_t)s->n;
+    if (!m[0]) {
+        if (ev_label_files(s, files)) goto done;
+        m[0] = files[0];
+        m[1] = files[1];
+    }
     s->acc5 = malloc(n * sizeof *s->acc5);
     if (!s->acc5) {
         xrem_fail(XREM_ERR_NOMEM, "out of memory");
@@ -449,12 +539,159 @@ static int ev_labels(ev_state *s)
     }
     rc = 0;
 done:
-    for (int t = 0; t < 2; t++) {
-        xrem_labels_free(lt[t]);
-        free(m[t]);
-    }
+    free(files[0]);
+    free(files[1]);
     s->t_labels = ev_now() - t0;
     return rc;
+}
+
+/* --- CheXbert: labels and s_emb --------------------------------------------------------------------------- */
+static xrem_status ev_backend(const ev_opts *o, xrem_backend **be)
+{
+    if (!strcmp(o->backend, "cuda")) return xrem_backend_cuda_create(0, be);
+    return xrem_backend_cpu_create(o->threads, be);
+}
+
+/* GT and PRED texts through the model in one call (2n reports): s->lab (when the labels come from
+ * the model) and s->semb (when asked). */
+static int ev_chexbert(ev_state *s)
+{
+    const ev_opts *o = &s->o;
+    double t0 = ev_now();
+    const int64_t n = s->n;
+    if (2 * n > INT32_MAX) {
+        xrem_fail(XREM_ERR_ARG, "CheXbert: %" PRId64 " reports is too many for one run", 2 * n);
+        return ev_fail();
+    }
+    xrem_backend *be = NULL;
+    xrem_chexbert *m = NULL;
+    const char **texts = malloc(sizeof *texts * (size_t)(2 * n));
+    int32_t *cls = malloc(sizeof *cls * (size_t)(2 * n) * XREM_NCOND);
+    float *emb = NULL;
+    int rc = 1;
+    if (!texts || !cls) {
+        xrem_fail(XREM_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    if (ev_backend(o, &be) != XREM_OK || xrem_chexbert_load(o->chexbert, be, &m) != XREM_OK) goto fail;
+    const int C = xrem_chexbert_hidden(m);
+    const char *sha = xrem_chexbert_sha256(m);
+    snprintf(s->chexbert_sig, sizeof s->chexbert_sig, "chexbert:%s", sha && *sha ? sha : "unknown");
+    s->chexbert_C = C;
+    s->chexbert_max_len = xrem_chexbert_max_len(m);
+    if ((o->metrics & M_SEMB) && !(emb = malloc(sizeof *emb * (size_t)(2 * n) * (size_t)C))) {
+        xrem_fail(XREM_ERR_NOMEM, "out of memory for %" PRId64 " [CLS] vectors", 2 * n);
+        goto fail;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        texts[i] = s->tg[i];
+        texts[n + i] = s->tp[i];
+    }
+    if (xrem_chexbert_run(m, texts, (int)(2 * n), cls, emb) != XREM_OK) goto fail;
+    if (ev_model_labels(o)) {
+        for (int t = 0; t < 2; t++) {
+            if (!(s->lab[t] = malloc((size_t)n * XREM_NCOND))) {
+                xrem_fail(XREM_ERR_NOMEM, "out of memory");
+                goto fail;
+            }
+            for (int64_t k = 0; k < n * XREM_NCOND; k++) s->lab[t][k] = (uint8_t)cls[t * n * XREM_NCOND + k];
+        }
+    }
+    if (emb) {
+        if (!(s->semb = malloc(sizeof *s->semb * (size_t)n))) {
+            xrem_fail(XREM_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        for (int64_t i = 0; i < n; i++) s->semb[i] = xrem_chexbert_semb(emb + i * C, emb + (n + i) * C, C);
+        if (o->B > 0 && xrem_bootstrap_mean_ci(s->semb, n, o->B, 0.95, o->seed, &s->ci_semb) != XREM_OK) goto fail;
+    }
+    s->t_chexbert = ev_now() - t0;
+    printf("  CheXbert (%s, %s): %" PRId64 " reports in %.2f s\n", o->chexbert, s->chexbert_sig, 2 * n, s->t_chexbert);
+    rc = 0;
+fail:
+    if (rc) ev_fail();
+    xrem_chexbert_free(m);
+    xrem_backend_free(be);
+    free(texts);
+    free(cls);
+    free(emb);
+    return rc;
+}
+
+/* --- RadCliQ ------------------------------------------------------------------------------------------------ */
+/* The user's per-report RadGraph F1: column 'radgraph' of PRED, else of GT. 0 when neither has it. */
+static int ev_find_radgraph(const ev_state *s, const xrem_reports **r, int *col)
+{
+    const xrem_reports *src[2] = {s->pred, s->gt};
+    for (int t = 0; t < 2; t++)
+        for (int c = 0; c < xrem_csv_ncols(src[t]->csv); c++)
+            if (!strcmp(xrem_csv_header(src[t]->csv, c), EV_RADGRAPH_COL)) {
+                *r = src[t];
+                *col = c;
+                return 1;
+            }
+    return 0;
+}
+
+static int ev_read_radgraph(ev_state *s, const xrem_reports *r, int col)
+{
+    const int64_t *rows = r == s->pred ? s->rp : s->rg;
+    if (!(s->radgraph = malloc(sizeof *s->radgraph * (size_t)s->n))) {
+        xrem_fail(XREM_ERR_NOMEM, "out of memory");
+        return ev_fail();
+    }
+    for (int64_t i = 0; i < s->n; i++) {
+        size_t len;
+        const char *v = xrem_csv_get(r->csv, rows[i], col, &len);
+        char *end = NULL;
+        double x = len ? strtod(v, &end) : NAN;
+        if (!len || end != v + len || !isfinite(x) || x < 0 || x > 1) {
+            xrem_fail(XREM_ERR_FORMAT, "%s: row %" PRId64 " (line %" PRId64 ") field '%s': '%.40s' is not a RadGraph F1 in [0, 1]",
+                      r->path, rows[i] + 1, r->line[rows[i]], EV_RADGRAPH_COL, v);
+            return ev_fail();
+        }
+        s->radgraph[i] = x;
+    }
+    s->radgraph_src = r->path;
+    return 0;
+}
+
+/* Before any model runs: every RadCliQ input is there, or one message says which are not. */
+static int ev_radcliq_inputs(ev_state *s)
+{
+    const ev_opts *o = &s->o;
+    const xrem_reports *r = NULL;
+    int col = -1;
+    char missing[640];
+    size_t k = 0;
+    missing[0] = 0;
+#define MISSING(...) k += (size_t)snprintf(missing + k, k < sizeof missing ? sizeof missing - k : 0, __VA_ARGS__)
+    if (!ev_have_bertscore) MISSING("%sbertscore (per-report BERTScore F1, distilroberta-base rescaled: this build cannot compute it)", k ? "; " : "");
+    if (!o->chexbert) MISSING("%ssemb (pass --chexbert W.h5)", k ? "; " : "");
+    if (!ev_find_radgraph(s, &r, &col))
+        MISSING("%sradgraph (no '%s' column of per-report RadGraph F1 in %s or %s)", k ? "; " : "", EV_RADGRAPH_COL, s->pred->path, s->gt->path);
+#undef MISSING
+    if (k) {
+        xrem_fail(XREM_ERR_ARG, "metric 'radcliq' %sneeds per-report radgraph, bertscore, semb and bleu2; missing: %s",
+                  ev_have_bertscore ? "" : "is not available yet in this build: it ", missing);
+        return ev_fail();
+    }
+    return ev_read_radgraph(s, r, col);
+}
+
+static int ev_radcliq(ev_state *s)
+{
+    for (int v = 0; v < 2; v++) {
+        if (!(s->radcliq[v] = malloc(sizeof(double) * (size_t)s->n))) {
+            xrem_fail(XREM_ERR_NOMEM, "out of memory");
+            return ev_fail();
+        }
+        if (xrem_radcliq((xrem_radcliq_version)v, s->radgraph, s->bertscore, s->semb, s->bleu2, s->n, s->radcliq[v]) != XREM_OK)
+            return ev_fail();
+        if (s->o.B > 0 && xrem_bootstrap_mean_ci(s->radcliq[v], s->n, s->o.B, 0.95, s->o.seed, &s->ci_radcliq[v]) != XREM_OK)
+            return ev_fail();
+    }
+    return 0;
 }
 
 /* --- outputs --------------------------------------------------------------------------------------------- */
@@ -466,10 +703,16 @@ static void ev_signature(const ev_state *s, char *b, size_t cap)
     SIG("xrem-eval:%s|n:%" PRId64, XREM_GIT_COMMIT, s->n);
     if (o->metrics & M_BLEU2) SIG("|bleu2:fast_bleu-0.0.90|tok:pylower+period+split-space|smooth:method1-0.1|w:0.5,0.5");
     if (o->metrics & M_BLEU) SIG("|nltk-corpus:bleu1-4,smooth:none|sacrebleu:2.x,tok:13a,smooth:exp,case:mixed,sent-eff:yes,corpus-eff:no");
-    if (o->metrics & M_LABELS) SIG("|labels:f1chexbert-0.0.2-rrg(pos+unc=1),zero_div:0,repair(pos=1,macro,R:10,t975)");
+    if (o->metrics & M_LABELS) {
+        if (ev_model_labels(o)) SIG("|labeler:%s,max_len:%d", s->chexbert_sig, s->chexbert_max_len);
+        else SIG("|labeler:files");
+        SIG("|labels:f1chexbert-0.0.2-rrg(pos+unc=1),zero_div:0,repair(pos=1,macro,R:10,t975)");
+    }
+    if (o->metrics & M_SEMB) SIG("|semb:%s,cls-raw,cosine", s->chexbert_sig);
+    if (o->metrics & M_RADCLIQ) SIG("|radcliq:v0,v1,radgraph:user-column");
     SIG("|na:%s", o->pandas_na ? "pandas-nan" : "empty");
     SIG("|unmatched:%s", o->allow_unmatched ? "dropped" : "error");
-    if (o->metrics & M_BLEU2) SIG("|bootstrap:%d,percentile", o->B);
+    if (o->metrics & (M_BLEU2 | M_SEMB | M_RADCLIQ)) SIG("|bootstrap:%d,percentile", o->B);
     SIG("|rng:xoshiro256**|seed:%" PRIu64, o->seed);
 #undef SIG
 }
@@ -526,6 +769,16 @@ static void ev_json_report(FILE *f, const char *key, const xrem_label_report *r,
 }
 
 static double ev_mean(const double *x, int64_t n) { return n > 0 ? xrem_np_sum(x, n) / (double)n : NAN; }
+
+static void ev_json_ci(FILE *f, int have, const xrem_ci *ci)
+{
+    if (!have) return;
+    fputs(", \"ci95\": [", f);
+    ev_json_num(f, ci->lo);
+    fputs(", ", f);
+    ev_json_num(f, ci->hi);
+    fputs("]", f);
+}
 
 static void ev_write_json(FILE *f, const ev_state *s, const char *sig)
 {
@@ -595,9 +848,29 @@ static void ev_write_json(FILE *f, const ev_state *s, const char *sig)
         }
         first = 0;
     }
+    if (s->semb) {
+        fprintf(f, "%s    \"semb\": {\"model\": ", first ? "" : ",\n");
+        ev_json_str(f, s->chexbert_sig);
+        fputs(", \"mean\": ", f);
+        ev_json_num(f, ev_mean(s->semb, s->n));
+        ev_json_ci(f, s->o.B > 0, &s->ci_semb);
+        fputs("}", f);
+        first = 0;
+    }
+    for (int v = 0; v < 2 && s->radcliq[0]; v++) {
+        fprintf(f, "%s    \"radcliq_v%d\": {\"mean\": ", first ? "" : ",\n", v);
+        ev_json_num(f, ev_mean(s->radcliq[v], s->n));
+        ev_json_ci(f, s->o.B > 0, &s->ci_radcliq[v]);
+        fputs(", \"radgraph_from\": ", f);
+        ev_json_str(f, s->radgraph_src);
+        fputs("}", f);
+        first = 0;
+    }
     fputs("\n  },\n", f);
     if (o->metrics & M_LABELS) {
-        fputs("  \"labels\": {\n    \"labeler\": \"CheXbert labels from files\",\n", f);
+        fputs("  \"labels\": {\n    \"labeler\": ", f);
+        ev_json_str(f, ev_model_labels(o) ? s->chexbert_sig : "CheXbert labels from files");
+        fputs(",\n", f);
         ev_json_report(f, "rrg_all14", &s->lf.all, all14);
         ev_json_report(f, "rrg_top5", &s->lf.top5, xrem_chexbert_top5);
         fputs("    \"accuracy_top5\": ", f);
@@ -627,6 +900,8 @@ static void ev_write_json(FILE *f, const ev_state *s, const char *sig)
     ev_json_num(f, s->t_bleu);
     fputs(", \"labels\": ", f);
     ev_json_num(f, s->t_labels);
+    fputs(", \"chexbert\": ", f);
+    ev_json_num(f, s->t_chexbert);
     fputs(", \"bootstrap\": ", f);
     ev_json_num(f, s->t_boot);
     fputs("}\n}\n", f);
@@ -670,7 +945,26 @@ static void ev_write_md(FILE *f, const ev_state *s, const char *sig)
         fprintf(f, "| CXR-RePaiR macro-F1, 14 (all reports) | %.4f | |\n", s->repair_f1);
         fprintf(f, "| CXR-RePaiR macro-F1, 14 (mean of 10 resamples) | %.4f | ± %.4f (t, 9 d.o.f.) |\n", s->repair_mean, s->repair_half);
     }
-    if (o->metrics & M_LABELS) fprintf(f, "\nLabels: CheXbert labels read from `%s` and `%s`.\n", o->labels_gt, o->labels_pred);
+    if (s->semb) {
+        fprintf(f, "| CheXbert s_emb (mean) | %.4f |", ev_mean(s->semb, s->n));
+        if (o->B > 0) fprintf(f, " %.4f – %.4f |\n", s->ci_semb.lo, s->ci_semb.hi);
+        else fprintf(f, " |\n");
+    }
+    for (int v = 0; v < 2 && s->radcliq[0]; v++) {
+        fprintf(f, "| RadCliQ-v%d (mean, lower is better) | %.4f |", v, ev_mean(s->radcliq[v], s->n));
+        if (o->B > 0) fprintf(f, " %.4f – %.4f |\n", s->ci_radcliq[v].lo, s->ci_radcliq[v].hi);
+        else fprintf(f, " |\n");
+    }
+    if ((o->metrics & M_LABELS) && !ev_model_labels(o))
+        fprintf(f, "\nLabels: CheXbert labels read from `%s` and `%s`.\n", o->labels_gt, o->labels_pred);
+    if (ev_model_labels(o))
+        fprintf(f, "\nLabels: GT and PRED labelled by the CheXbert model `%s` (%s, reports cut at %d tokens); "
+                   "per_report.csv holds both sides' labels ('' blank, 1 positive, 0 negative, -1 uncertain).\n",
+                o->chexbert, s->chexbert_sig, s->chexbert_max_len);
+    if (s->semb) fprintf(f, "\ns_emb: cosine of the raw last-layer [CLS] vectors of each GT/PRED pair (%s).\n", s->chexbert_sig);
+    if (s->radcliq[0])
+        fprintf(f, "\nRadCliQ: from radgraph (column '%s' of `%s`), bertscore, semb and bleu2 per report.\n", EV_RADGRAPH_COL,
+                s->radgraph_src);
     fprintf(f, "\nSignature (every setting that changes a number):\n\n```\n%s\n```\n", sig);
 }
 
@@ -684,6 +978,19 @@ static void ev_write_per_report(FILE *f, const ev_state *s)
     if (s->sacre) xrem_csv_put(&w, "sacrebleu", (size_t)-1);
     if (s->bleu2_b) xrem_csv_put(&w, "bleu2_b", (size_t)-1);
     if (s->acc5) xrem_csv_put(&w, "labels_acc5", (size_t)-1);
+    for (int t = 0; t < 2 && s->lab[0]; t++)
+        for (int j = 0; j < XREM_NCOND; j++) {
+            char h[64];
+            snprintf(h, sizeof h, "%s:%s", t ? "pred" : "gt", xrem_chexbert_conditions[j]);
+            xrem_csv_put(&w, h, (size_t)-1);
+        }
+    if (s->semb) xrem_csv_put(&w, "semb", (size_t)-1);
+    if (s->radgraph) xrem_csv_put(&w, "radgraph", (size_t)-1);
+    if (s->bertscore && s->radcliq[0]) xrem_csv_put(&w, "bertscore", (size_t)-1);
+    if (s->radcliq[0]) {
+        xrem_csv_put(&w, "radcliq_v0", (size_t)-1);
+        xrem_csv_put(&w, "radcliq_v1", (size_t)-1);
+    }
     xrem_csv_end_row(&w);
     for (int64_t i = 0; i < s->n; i++) {
         xrem_csv_put_i64(&w, s->gt->id[s->rg[i]]);
@@ -694,6 +1001,17 @@ static void ev_write_per_report(FILE *f, const ev_state *s)
         if (s->sacre) xrem_csv_put_f64(&w, s->sacre[i]);
         if (s->bleu2_b) xrem_csv_put_f64(&w, s->bleu2_b[i]);
         if (s->acc5) xrem_csv_put_f64(&w, s->acc5[i]);
+        /* label.py's written convention, as in label files: '' blank, 1 positive, 0 negative, -1 uncertain */
+        static const char *const lv[4] = {"", "1", "0", "-1"};
+        for (int t = 0; t < 2 && s->lab[0]; t++)
+            for (int j = 0; j < XREM_NCOND; j++) xrem_csv_put(&w, lv[s->lab[t][i * XREM_NCOND + j] & 3], (size_t)-1);
+        if (s->semb) xrem_csv_put_f64(&w, s->semb[i]);
+        if (s->radgraph) xrem_csv_put_f64(&w, s->radgraph[i]);
+        if (s->bertscore && s->radcliq[0]) xrem_csv_put_f64(&w, s->bertscore[i]);
+        if (s->radcliq[0]) {
+            xrem_csv_put_f64(&w, s->radcliq[0][i]);
+            xrem_csv_put_f64(&w, s->radcliq[1][i]);
+        }
         xrem_csv_end_row(&w);
     }
 }
@@ -790,8 +1108,14 @@ static void ev_print_summary(const ev_state *s)
     if (s->have_paired)
         printf("  BLEU-2 B - PRED %+.4f (p = %.4f)\n", s->paired.diff, s->paired.p_value);
     if (s->acc5)
-        printf("  CheXbert micro-F1 14 %.4f, top-5 %.4f; CXR-RePaiR macro-F1 %.4f +- %.4f\n", s->lf.all.micro.f1, s->lf.top5.micro.f1,
-               s->repair_mean, s->repair_half);
+        printf("  CheXbert micro-F1 14 %.4f, top-5 %.4f; CXR-RePaiR macro-F1 %.4f +- %.4f (labels: %s)\n", s->lf.all.micro.f1,
+               s->lf.top5.micro.f1, s->repair_mean, s->repair_half, ev_model_labels(&s->o) ? s->chexbert_sig : "files");
+    if (s->semb) {
+        printf("  s_emb mean %.4f", ev_mean(s->semb, s->n));
+        if (s->o.B > 0) printf(" (95%% CI %.4f-%.4f)", s->ci_semb.lo, s->ci_semb.hi);
+        printf("\n");
+    }
+    if (s->radcliq[0]) printf("  RadCliQ-v0 mean %.4f, RadCliQ-v1 mean %.4f\n", ev_mean(s->radcliq[0], s->n), ev_mean(s->radcliq[1], s->n));
 }
 
 int xrem_cmd_eval(int argc, char **argv)
@@ -801,8 +1125,12 @@ int xrem_cmd_eval(int argc, char **argv)
     int rc = ev_parse(argc, argv, &s.o);
     if (rc) return rc < 0 ? 0 : rc;
     if ((rc = ev_load(&s)) != 0) goto done;
+    if ((s.o.metrics & M_RADCLIQ) && (rc = ev_radcliq_inputs(&s)) != 0) goto done;
     if ((s.o.metrics & (M_BLEU | M_BLEU2)) && (rc = ev_bleu(&s)) != 0) goto done;
+    if (ev_need_chexbert(&s.o) && (rc = ev_chexbert(&s)) != 0) goto done;
     if ((s.o.metrics & M_LABELS) && (rc = ev_labels(&s)) != 0) goto done;
+    /* BERTScore (s.bertscore) would be computed here; RadCliQ needs it */
+    if ((s.o.metrics & M_RADCLIQ) && (rc = ev_radcliq(&s)) != 0) goto done;
     ev_print_summary(&s);
     rc = ev_write_all(&s);
 done:
