@@ -133,7 +133,8 @@ expect "no --gt" 2 "--gt, --pred and --out are required" -- --pred "$ok_pred"
 expect "unknown option" 2 "unknown option '--frobnicate'" -- --gt "$ok_gt" --pred "$ok_pred" --frobnicate 1
 expect "unknown metric" 2 "unknown metric 'rouge'" -- --gt "$ok_gt" --pred "$ok_pred" --metrics bleu,rouge
 expect "bad --bootstrap" 2 "--bootstrap 'many'" -- --gt "$ok_gt" --pred "$ok_pred" --bootstrap many
-expect "labels without files" 2 "--metrics labels needs --labels-gt" -- --gt "$ok_gt" --pred "$ok_pred" --metrics labels
+# labels without label files or CheXbert weights: the rule-based labeler, with a bad phrase-list folder named
+expect "labels, missing labeler lists" 1 "nope" -- --gt "$ok_gt" --pred "$ok_pred" --metrics labels --labeler-dir "$T/nope"
 expect "bertscore" 1 "metric 'bertscore' is not available yet in this build" -- --gt "$ok_gt" --pred "$ok_pred" --metrics bertscore
 expect "radcliq" 1 "metric 'radcliq' is not available yet in this build" -- --gt "$ok_gt" --pred "$ok_pred" --metrics bleu,radcliq
 

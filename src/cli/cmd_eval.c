@@ -27,6 +27,7 @@
 #include "labels.h"
 #include "models/chexbert.h"
 #include "radcliq.h"
+#include "rule_labeler.h"
 #include "reports.h"
 #include "xrem/status.h"
 
@@ -58,6 +59,9 @@ static void ev_usage(FILE *o)
             "                          radcliq RadCliQ v0 and v1 per report (CXR-Report-Metric); needs a\n"
             "                                  'radgraph' column (per-report RadGraph F1) in PRED or GT, and\n"
             "                                  bertscore, semb and bleu2 (semb and bleu2 are added)\n"
+            "  --labeler-dir DIR     phrase lists of the rule-based labeler (default data/labeler or\n"
+            "                        $XREM_LABELER_DIR); it labels both sides when 'labels' has neither\n"
+            "                        label files nor --chexbert\n"
             "  --labels-gt L.csv     CheXbert labels of the GT reports (study_id + the 14 conditions;\n"
             "  --labels-pred L.csv     values '', 1, 0, -1 as CheXbert's label.py writes them)\n"
             "  --chexbert W.h5       CheXbert weights (scripts/convert_chexbert.py) for chexbert, semb and\n"
@@ -89,7 +93,8 @@ static const int ev_have_bertscore = 0;
 
 typedef struct {
     const char *gt, *pred, *pred_b, *out, *labels_gt, *labels_pred, *id_col, *text_col, *metrics_arg;
-    const char *chexbert, *backend;
+    const char *chexbert, *backend, *labeler_dir;
+    int rule; /* labels from the rule-based labeler (no label files, no --chexbert) */
     int metrics, allow_unmatched, pandas_na, B, threads;
     uint64_t seed;
 } ev_opts;
@@ -158,6 +163,7 @@ static int ev_parse(int argc, char **argv, ev_opts *o)
         else if (!strcmp(name, "--text-col")) o->text_col = val;
         else if (!strcmp(name, "--metrics")) o->metrics_arg = val;
         else if (!strcmp(name, "--chexbert")) o->chexbert = val;
+        else if (!strcmp(name, "--labeler-dir")) o->labeler_dir = val;
         else if (!strcmp(name, "--backend")) {
             if (strcmp(val, "cpu") && strcmp(val, "cuda")) return ev_usage_error("--backend '%s': want cpu or cuda", val);
             o->backend = val;
@@ -210,8 +216,8 @@ static int ev_parse(int argc, char **argv, ev_opts *o)
     if ((o->metrics & M_CHEXBERT) && o->labels_gt)
         return ev_usage_error("metric 'chexbert' labels the reports with the model; drop --labels-gt/--labels-pred (or use 'labels' with the files)");
     if ((o->metrics & M_CHEXBERT) && !o->chexbert) return ev_usage_error("--metrics chexbert needs --chexbert W.h5");
-    if ((o->metrics & M_LABELS) && !o->labels_gt && !o->chexbert)
-        return ev_usage_error("--metrics labels needs --labels-gt and --labels-pred (label files) or --chexbert W.h5 (the model)");
+    /* without label files or CheXbert weights, the rule-based labeler labels both sides (and says so) */
+    o->rule = (o->metrics & M_LABELS) && !o->labels_gt && !o->chexbert;
     if ((o->metrics & M_SEMB) && !o->chexbert) return ev_usage_error("--metrics semb needs --chexbert W.h5");
     if (o->labels_gt && !(o->metrics & M_LABELS)) return ev_usage_error("label files given but 'labels' is not in --metrics");
     if (o->chexbert && !(o->metrics & (M_CHEXBERT | M_SEMB)) && !((o->metrics & M_LABELS) && !o->labels_gt))
@@ -241,6 +247,7 @@ typedef struct {
     double *semb;                 /* [n] */
     xrem_ci ci_semb;
     char chexbert_sig[96];        /* "chexbert:<sha256 of the source checkpoint>" */
+    char rule_sig[96];            /* "rule:<sha256 of the phrase lists>" */
     int chexbert_C, chexbert_max_len;
     /* RadCliQ */
     double *radgraph;             /* [n] the user's column */
@@ -253,7 +260,7 @@ typedef struct {
 
 /* Labels come from the CheXbert model: the labels metric without label files (incl. 'chexbert'). */
 static int ev_model_labels(const ev_opts *o) { return (o->metrics & M_LABELS) && !o->labels_gt; }
-static int ev_need_chexbert(const ev_opts *o) { return ev_model_labels(o) || (o->metrics & M_SEMB); }
+static int ev_need_chexbert(const ev_opts *o) { return (ev_model_labels(o) && !o->rule) || (o->metrics & M_SEMB); }
 
 static double ev_now(void)
 {
@@ -618,6 +625,43 @@ fail:
     return rc;
 }
 
+/* GT and PRED labelled by the rule-based labeler (users without CheXbert weights). */
+static int ev_rule_labels(ev_state *s)
+{
+    const int64_t n = s->n;
+    const char **texts = malloc(sizeof *texts * (size_t)(2 * n + 1));
+    int32_t *cls = malloc(sizeof *cls * (size_t)(2 * n + 1) * XREM_NCOND);
+    xrem_rule_labeler *lab = NULL;
+    int rc = 1;
+    if (!texts || !cls) {
+        xrem_fail(XREM_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (int64_t i = 0; i < n; i++) {
+        texts[i] = s->tg[i];
+        texts[n + i] = s->tp[i];
+    }
+    if (xrem_rule_labeler_load(s->o.labeler_dir, &lab) != XREM_OK ||
+        xrem_rule_labeler_label(lab, texts, 2 * n, cls) != XREM_OK)
+        goto fail;
+    for (int t = 0; t < 2; t++) {
+        if (!(s->lab[t] = malloc((size_t)n * XREM_NCOND + 1))) {
+            xrem_fail(XREM_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+        for (int64_t k = 0; k < n * XREM_NCOND; k++) s->lab[t][k] = (uint8_t)cls[t * n * XREM_NCOND + k];
+    }
+    snprintf(s->rule_sig, sizeof s->rule_sig, "%s", xrem_rule_labeler_signature(lab));
+    printf("  labels: rule-based labeler (%s), not CheXbert: pass --chexbert W.h5 for CheXbert labels\n", s->rule_sig);
+    rc = 0;
+fail:
+    if (rc) ev_fail();
+    xrem_rule_labeler_free(lab);
+    free(texts);
+    free(cls);
+    return rc;
+}
+
 /* --- RadCliQ ------------------------------------------------------------------------------------------------ */
 /* The user's per-report RadGraph F1: column 'radgraph' of PRED, else of GT. 0 when neither has it. */
 static int ev_find_radgraph(const ev_state *s, const xrem_reports **r, int *col)
@@ -704,7 +748,8 @@ static void ev_signature(const ev_state *s, char *b, size_t cap)
     if (o->metrics & M_BLEU2) SIG("|bleu2:fast_bleu-0.0.90|tok:pylower+period+split-space|smooth:method1-0.1|w:0.5,0.5");
     if (o->metrics & M_BLEU) SIG("|nltk-corpus:bleu1-4,smooth:none|sacrebleu:2.x,tok:13a,smooth:exp,case:mixed,sent-eff:yes,corpus-eff:no");
     if (o->metrics & M_LABELS) {
-        if (ev_model_labels(o)) SIG("|labeler:%s,max_len:%d", s->chexbert_sig, s->chexbert_max_len);
+        if (o->rule) SIG("|labeler:%s", s->rule_sig);
+        else if (ev_model_labels(o)) SIG("|labeler:%s,max_len:%d", s->chexbert_sig, s->chexbert_max_len);
         else SIG("|labeler:files");
         SIG("|labels:f1chexbert-0.0.2-rrg(pos+unc=1),zero_div:0,repair(pos=1,macro,R:10,t975)");
     }
@@ -869,7 +914,7 @@ static void ev_write_json(FILE *f, const ev_state *s, const char *sig)
     fputs("\n  },\n", f);
     if (o->metrics & M_LABELS) {
         fputs("  \"labels\": {\n    \"labeler\": ", f);
-        ev_json_str(f, ev_model_labels(o) ? s->chexbert_sig : "CheXbert labels from files");
+        ev_json_str(f, o->rule ? s->rule_sig : ev_model_labels(o) ? s->chexbert_sig : "CheXbert labels from files");
         fputs(",\n", f);
         ev_json_report(f, "rrg_all14", &s->lf.all, all14);
         ev_json_report(f, "rrg_top5", &s->lf.top5, xrem_chexbert_top5);
@@ -936,10 +981,10 @@ static void ev_write_md(FILE *f, const ev_state *s, const char *sig)
                     s->paired.p_value, s->paired.lo, s->paired.hi);
     }
     if (o->metrics & M_LABELS) {
-        fprintf(f, "| CheXbert micro-F1, 14 (rrg) | %.4f | |\n", s->lf.all.micro.f1);
+        fprintf(f, "| label micro-F1, 14 (rrg) | %.4f | |\n", s->lf.all.micro.f1);
         fprintf(f, "| CheXbert macro-F1, 14 (rrg) | %.4f | |\n", s->lf.all.macro.f1);
         fprintf(f, "| CheXbert weighted-F1, 14 (rrg) | %.4f | |\n", s->lf.all.weighted.f1);
-        fprintf(f, "| CheXbert micro-F1, top 5 (rrg) | %.4f | |\n", s->lf.top5.micro.f1);
+        fprintf(f, "| label micro-F1, top 5 (rrg) | %.4f | |\n", s->lf.top5.micro.f1);
         fprintf(f, "| CheXbert macro-F1, top 5 (rrg) | %.4f | |\n", s->lf.top5.macro.f1);
         fprintf(f, "| CheXbert accuracy, top 5 | %.4f | |\n", s->lf.accuracy5);
         fprintf(f, "| CXR-RePaiR macro-F1, 14 (all reports) | %.4f | |\n", s->repair_f1);
@@ -957,7 +1002,11 @@ static void ev_write_md(FILE *f, const ev_state *s, const char *sig)
     }
     if ((o->metrics & M_LABELS) && !ev_model_labels(o))
         fprintf(f, "\nLabels: CheXbert labels read from `%s` and `%s`.\n", o->labels_gt, o->labels_pred);
-    if (ev_model_labels(o))
+    if (o->rule)
+        fprintf(f, "\nLabels: GT and PRED labelled by xrem's rule-based labeler (%s; phrase lists in data/labeler/), "
+                   "a transparent fallback, not CheXbert.\n",
+                s->rule_sig);
+    else if (ev_model_labels(o))
         fprintf(f, "\nLabels: GT and PRED labelled by the CheXbert model `%s` (%s, reports cut at %d tokens); "
                    "per_report.csv holds both sides' labels ('' blank, 1 positive, 0 negative, -1 uncertain).\n",
                 o->chexbert, s->chexbert_sig, s->chexbert_max_len);
@@ -1108,8 +1157,9 @@ static void ev_print_summary(const ev_state *s)
     if (s->have_paired)
         printf("  BLEU-2 B - PRED %+.4f (p = %.4f)\n", s->paired.diff, s->paired.p_value);
     if (s->acc5)
-        printf("  CheXbert micro-F1 14 %.4f, top-5 %.4f; CXR-RePaiR macro-F1 %.4f +- %.4f (labels: %s)\n", s->lf.all.micro.f1,
-               s->lf.top5.micro.f1, s->repair_mean, s->repair_half, ev_model_labels(&s->o) ? s->chexbert_sig : "files");
+        printf("  label micro-F1 14 %.4f, top-5 %.4f; CXR-RePaiR macro-F1 %.4f +- %.4f (labels: %s)\n", s->lf.all.micro.f1,
+               s->lf.top5.micro.f1, s->repair_mean, s->repair_half,
+               s->o.rule ? s->rule_sig : ev_model_labels(&s->o) ? s->chexbert_sig : "files");
     if (s->semb) {
         printf("  s_emb mean %.4f", ev_mean(s->semb, s->n));
         if (s->o.B > 0) printf(" (95%% CI %.4f-%.4f)", s->ci_semb.lo, s->ci_semb.hi);
@@ -1128,6 +1178,7 @@ int xrem_cmd_eval(int argc, char **argv)
     if ((s.o.metrics & M_RADCLIQ) && (rc = ev_radcliq_inputs(&s)) != 0) goto done;
     if ((s.o.metrics & (M_BLEU | M_BLEU2)) && (rc = ev_bleu(&s)) != 0) goto done;
     if (ev_need_chexbert(&s.o) && (rc = ev_chexbert(&s)) != 0) goto done;
+    if (s.o.rule && (rc = ev_rule_labels(&s)) != 0) goto done;
     if ((s.o.metrics & M_LABELS) && (rc = ev_labels(&s)) != 0) goto done;
     /* BERTScore (s.bertscore) would be computed here; RadCliQ needs it */
     if ((s.o.metrics & M_RADCLIQ) && (rc = ev_radcliq(&s)) != 0) goto done;
