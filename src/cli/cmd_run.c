@@ -62,9 +62,8 @@ int xrem_cmd_run(int argc, char **argv)
     xrem_backend *be = NULL;
     xrem_filter *f = NULL;
     xrem_status s = xrem_backend_cpu_create(c.threads, &be);
-    if (!s && strcmp(filter, "none"))
-        s = xrem_filter_create(filter, xrem_arg_str(argc, argv, "--nli"), xrem_arg_str(argc, argv, "--bertscore-model"),
-                               be, &f);
+    if (!s && is_bs) s = xrem_bertscore_filter_create(xrem_arg_str(argc, argv, "--bertscore-model"), 5, be, &f);
+    else if (!s && strcmp(filter, "none")) s = xrem_filter_create(filter, xrem_arg_str(argc, argv, "--nli"), be, &f);
     c.filter = f;
     if (!s) s = xrem_run(&c, be);
     if (s) fprintf(stderr, "xrem run: %s\n", xrem_last_error());

@@ -73,7 +73,7 @@ int xrem_cmd_sweep(int argc, char **argv)
     xrem_filter *f = NULL;
     const char *nli = xrem_arg_str(argc, argv, "--nli");
     xrem_status s = xrem_backend_cpu_create(threads, &be);
-    if (!s && nli) s = xrem_filter_create("nli", nli, NULL, be, &f);
+    if (!s && nli) s = xrem_filter_create("nli", nli, be, &f);
     xrem_sweep_config c = {run, out, xrem_arg_str(argc, argv, "--gt"), st, n, f};
     if (!s) s = xrem_sweep(&c);
     if (s) fprintf(stderr, "xrem sweep: %s\n", xrem_last_error());

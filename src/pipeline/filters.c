@@ -24,6 +24,13 @@ static xrem_status nli_judge(void *ctx, const char *premise, const char *hypothe
     return s;
 }
 
+static void nli_release(void *ctx)
+{
+    nli_filter *n = ctx;
+    xrem_nli_free(n->nli);
+    free(n);
+}
+
 static xrem_status nli_filter_create(const char *weights, xrem_backend *be, xrem_filter **out)
 {
     if (!weights) return xrem_fail(XREM_ERR_ARG, "--filter nli needs --nli NLI.h5 (convert with scripts/convert_nli.py)");
@@ -35,26 +42,19 @@ static xrem_status nli_filter_create(const char *weights, xrem_backend *be, xrem
         return s;
     }
     snprintf(n->name, sizeof n->name, "nli:%.64s", xrem_nli_sha256(n->nli));
-    n->f = (xrem_filter){n->name, n, nli_judge};
+    n->f = (xrem_filter){n->name, n, nli_judge, nli_release};
     *out = &n->f;
     return XREM_OK;
 }
 
-xrem_status xrem_filter_create(const char *kind, const char *nli_weights, const char *bs_weights, xrem_backend *be,
-                               xrem_filter **out)
+xrem_status xrem_filter_create(const char *kind, const char *nli_weights, xrem_backend *be, xrem_filter **out)
 {
     *out = NULL;
     if (!strcmp(kind, "nli")) return nli_filter_create(nli_weights, be, out);
-    (void)bs_weights;
-    if (!strcmp(kind, "bertscore"))
-        return xrem_fail(XREM_ERR_UNSUPPORTED, "the bertscore filter is not in this build yet; use --filter nli or none");
     return xrem_fail(XREM_ERR_ARG, "--filter must be nli, bertscore or none (got '%s')", kind);
 }
 
 void xrem_filter_free(xrem_filter *f)
 {
-    if (!f) return;
-    nli_filter *n = f->ctx; /* the only kind so far */
-    xrem_nli_free(n->nli);
-    free(n);
+    if (f && f->release) f->release(f->ctx);
 }

@@ -6,9 +6,12 @@
 
 #include "pipeline/run.h"
 
-/* kind: "nli" (needs nli_weights) or "bertscore" (needs bs_weights). */
-xrem_status xrem_filter_create(const char *kind, const char *nli_weights, const char *bs_weights, xrem_backend *be,
-                               xrem_filter **out);
+/* kind "nli" (needs nli_weights). The BERTScore filter needs the metrics library and is made by
+ * xrem_bertscore_filter_create (pipeline/filter_bertscore.c, built into xrem_eval). */
+xrem_status xrem_filter_create(const char *kind, const char *nli_weights, xrem_backend *be, xrem_filter **out);
+/* "bertscore": append when the rescaled BERTScore F1 of (report so far, candidate) is below 0.5,
+ * as X-REM's BERTScore ablation (distilroberta-base, layer 5, bert_score's baseline). */
+xrem_status xrem_bertscore_filter_create(const char *weights, int layer, xrem_backend *be, xrem_filter **out);
 void xrem_filter_free(xrem_filter *f);
 
 #endif

@@ -17,6 +17,7 @@ typedef struct {
     const char *name; /* goes into the run's configuration, e.g. "nli:<sha256>" */
     void *ctx;
     xrem_status (*judge)(void *ctx, const char *premise, const char *hypothesis, int *accept);
+    void (*release)(void *ctx); /* frees ctx (and the filter when it lives inside ctx) */
 } xrem_filter;
 
 typedef struct {

@@ -205,7 +205,7 @@ xrem_status xrem_sweep(const xrem_sweep_config *c)
     xrem_reports *gt = NULL;
     xrem_bleu_ws *ws = NULL;
     cached_filter cf = {c->filter, NULL, 0, 0};
-    xrem_filter f = {"cached", &cf, cached_judge};
+    xrem_filter f = {"cached", &cf, cached_judge, NULL};
     char path[4200];
     FILE *csv = NULL, *md = NULL;
     xrem_status s = run_open(c->run_dir, &r);

@@ -1,0 +1,360 @@
+/* BERTScore vs bert_score 0.3.13 (transformers 4.30.2, torch 1.13) on the committed tiny goldens
+ * (scripts/make_bertscore_goldens.py): a RoBERTa with a byte-level BPE tokenizer and a BERT with a
+ * WordPiece one, both random, converted by scripts/convert_hf.py.
+ *
+ *   test_bertscore                      the committed goldens (cpu label)
+ *   test_bertscore WEIGHTS GOLDEN ...   any pairs of files (the reference tests pass the full-size
+ *                                       ones they generate)
+ *
+ * Per golden: the sent_encode ids of every text (exact), then every case — idf off/on, bert_score's
+ * batch_size (the padded-zero quirk) or none, a rescaled one, several layers — P, R, F within 1e-5
+ * (NaN where bert_score gives NaN), on 1 thread, and on 2 with small encoder batches and many
+ * chunks. Then the
+ * API around it: known baselines, rescaling, the seeded proxy baseline, errors.
+ */
+#define _POSIX_C_SOURCE 200809L
+
+#include <hdf5.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "bertscore.h"
+#include "core/h5.h"
+#include "testutil.h"
+
+#define TOL 1e-5
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+/* A float64 dataset of n values (HDF5 directly: core/h5 reads floats as float32). */
+static double *read_f64(const char *path, const char *name, int64_t n)
+{
+    hid_t f = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (f < 0) return NULL;
+    double *out = NULL;
+    hid_t d = H5Dopen2(f, name, H5P_DEFAULT);
+    if (d >= 0) {
+        hid_t sp = H5Dget_space(d);
+        if (H5Sget_simple_extent_npoints(sp) == n && (out = malloc((size_t)n * sizeof *out)) &&
+            H5Dread(d, H5T_NATIVE_DOUBLE, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0) {
+            free(out);
+            out = NULL;
+        }
+        H5Sclose(sp);
+        H5Dclose(d);
+    }
+    H5Fclose(f);
+    return out;
+}
+
+typedef struct {
+    char names[32][64];
+    int n;
+} case_list;
+
+static xrem_status collect_case(const char *name, void *user)
+{
+    case_list *c = user;
+    size_t len = strlen(name);
+    if (!strncmp(name, "cases/", 6)) { /* names are relative to the visited group in some versions */
+        name += 6;
+        len -= 6;
+    }
+    if (len > 2 && !strcmp(name + len - 2, "/P") && c->n < 32) {
+        snprintf(c->names[c->n], sizeof c->names[0], "cases/%.*s", (int)(len - 2), name);
+        c->n++;
+    }
+    return XREM_OK;
+}
+
+/* max |a-b| over n, NaN == NaN; a NaN on one side only is +inf. */
+static double max_err(const double *a, const double *b, int64_t n, int64_t *where)
+{
+    double m = 0;
+    for (int64_t i = 0; i < n; i++) {
+        double d = (isnan(a[i]) && isnan(b[i])) ? 0 : (isnan(a[i]) || isnan(b[i])) ? INFINITY : fabs(a[i] - b[i]);
+        if (d > m) {
+            m = d;
+            *where = i;
+        }
+    }
+    return m;
+}
+
+typedef struct {
+    xrem_bertscore *bs[8]; /* by layer */
+    xrem_backend *be;
+    const char *weights;
+} scorers;
+
+static xrem_bertscore *scorer_for(scorers *s, int layer)
+{
+    if (layer < 0 || layer >= 8) return NULL;
+    if (!s->bs[layer] && xrem_bertscore_create(s->weights, layer, s->be, &s->bs[layer])) {
+        fprintf(stderr, "create %s layer %d: %s\n", s->weights, layer, xrem_last_error());
+        return NULL;
+    }
+    return s->bs[layer];
+}
+
+/* Everything one golden file says; returns the worst error seen (inf on a failure to run). */
+static double check_golden(const char *weights, const char *golden, int threads, int enc_tokens, int chunk_tokens,
+                           int quiet)
+{
+    xrem_backend *be = NULL;
+    if (xrem_backend_cpu_create(threads, &be)) {
+        CHECK(0, "cpu backend: %s", xrem_last_error());
+        return INFINITY;
+    }
+    scorers sc = {.be = be, .weights = weights};
+    xrem_h5 *g = NULL;
+    char **cands = NULL, **refs = NULL;
+    int64_t n = 0, nr = 0, ne[4];
+    int32_t *ids = NULL, *off = NULL;
+    int64_t file_layer = 0;
+    double worst = 0;
+    case_list cl = {.n = 0};
+    if (xrem_h5_open(golden, &g) || xrem_h5_read_strings(g, "cands", &cands, &n) ||
+        xrem_h5_read_strings(g, "refs", &refs, &nr) || xrem_h5_read_i32(g, "ids", 1, (int64_t[]){-1}, &ids, ne) ||
+        xrem_h5_read_i32(g, "ids_off", 1, (int64_t[]){2 * n + 1}, &off, ne) ||
+        xrem_h5_attr_i64(g, "/", "layer", &file_layer) || xrem_h5_visit(g, "cases", collect_case, &cl)) {
+        CHECK(0, "reading %s: %s", golden, xrem_last_error());
+        worst = INFINITY;
+        goto done;
+    }
+    CHECK(n == nr && n > 0 && cl.n > 0, "%s: %lld cands, %lld refs, %d cases", golden, (long long)n, (long long)nr,
+          cl.n);
+    /* tokens */
+    xrem_bertscore *bs = scorer_for(&sc, (int)file_layer);
+    if (!bs) {
+        CHECK(0, "cannot load %s", weights);
+        worst = INFINITY;
+        goto done;
+    }
+    int bad_ids = 0;
+    for (int64_t t = 0; t < 2 * n; t++) {
+        int32_t *got = NULL;
+        int64_t ng = 0;
+        xrem_status st = xrem_bertscore_tokenize(bs, (t & 1) ? refs[t / 2] : cands[t / 2], &got, &ng);
+        int same = !st && ng == off[t + 1] - off[t];
+        for (int64_t i = 0; same && i < ng; i++)
+            same = got[i] == ids[off[t] + i];
+        if (!same && bad_ids++ < 3)
+            fprintf(stderr, "%s: text %lld: %lld ids, golden %d\n", golden, (long long)t, (long long)ng,
+                    off[t + 1] - off[t]);
+        free(got);
+    }
+    CHECK(bad_ids == 0, "%s: %d texts tokenized differently", golden, bad_ids);
+    double *P = malloc((size_t)n * 3 * sizeof *P), *R = P + n, *F = P + 2 * n;
+    for (int c = 0; c < cl.n; c++) {
+        const char *cn = cl.names[c];
+        int64_t idf = 0, mb = 0, rescale = 0, layer = file_layer;
+        xrem_h5_attr_i64(g, cn, "idf", &idf);
+        xrem_h5_attr_i64(g, cn, "match_batch", &mb);
+        xrem_h5_attr_i64(g, cn, "rescale", &rescale);
+        if (xrem_h5_has_attr(g, cn, "layer")) xrem_h5_attr_i64(g, cn, "layer", &layer);
+        xrem_bertscore *b = scorer_for(&sc, (int)layer);
+        if (!b) {
+            CHECK(0, "%s: no scorer for layer %lld", cn, (long long)layer);
+            continue;
+        }
+        xrem_bertscore_opts o;
+        xrem_bertscore_opts_default(&o);
+        o.idf = (int)idf;
+        o.match_batch = (int)mb;
+        o.enc_tokens = enc_tokens;
+        o.chunk_tokens = chunk_tokens;
+        double t0 = now_s();
+        xrem_status st = xrem_bertscore_score(b, (const char *const *)cands, (const char *const *)refs, n, &o, P, R, F);
+        double dt = now_s() - t0;
+        CHECK(st == XREM_OK, "%s: score: %s", cn, xrem_last_error());
+        if (st) continue;
+        char name[96];
+        if (rescale) {
+            snprintf(name, sizeof name, "%s/baseline", cn);
+            double *bl = read_f64(golden, name, 3);
+            CHECK(bl != NULL, "%s: no baseline", cn);
+            if (bl) xrem_bertscore_rescale(bl, n, P, R, F);
+            free(bl);
+        }
+        static const char *k3 = "PRF";
+        double case_worst = 0;
+        for (int k = 0; k < 3; k++) {
+            snprintf(name, sizeof name, "%s/%c", cn, k3[k]);
+            double *want = read_f64(golden, name, n);
+            int64_t at = 0;
+            double e = want ? max_err(P + k * n, want, n, &at) : INFINITY;
+            if (e > worst) worst = e;
+            if (e > case_worst) case_worst = e;
+            CHECK(e <= TOL, "%s %s: max error %.3g at pair %lld (got %.9g, want %.9g)", golden, name, e, (long long)at,
+                  P[k * n + at], want ? want[at] : NAN);
+            if (!quiet && k == 2)
+                printf("  %-26s layer %lld idf %lld batch %-3lld rescale %lld: max err P/R/F <= %.2e  (%.3f s)\n", cn,
+                       (long long)layer, (long long)idf, (long long)mb, (long long)rescale, case_worst, dt);
+            free(want);
+        }
+    }
+    free(P);
+done:
+    for (int l = 0; l < 8; l++)
+        xrem_bertscore_free(sc.bs[l]);
+    xrem_backend_free(be);
+    xrem_strings_free(cands, n);
+    xrem_strings_free(refs, nr);
+    free(ids);
+    free(off);
+    xrem_h5_close(g);
+    return worst;
+}
+
+/* The quirk matters in the committed goldens: without it (match_batch 0) the l0_b3 case differs. */
+static void check_quirk_needed(const char *weights, const char *golden)
+{
+    xrem_backend *be = NULL;
+    xrem_bertscore *bs = NULL;
+    xrem_h5 *g = NULL;
+    char **c = NULL, **r = NULL;
+    int64_t n = 0, nr = 0;
+    if (xrem_backend_cpu_create(1, &be) || xrem_bertscore_create(weights, 0, be, &bs) || xrem_h5_open(golden, &g) ||
+        xrem_h5_read_strings(g, "cands", &c, &n) || xrem_h5_read_strings(g, "refs", &r, &nr)) {
+        CHECK(0, "quirk check setup: %s", xrem_last_error());
+    } else {
+        double *P = malloc((size_t)n * 3 * sizeof *P);
+        double *want = read_f64(golden, "cases/l0_b3/R", n);
+        xrem_bertscore_opts o;
+        xrem_bertscore_opts_default(&o);
+        o.match_batch = 0;
+        int64_t at = 0;
+        if (want &&
+            !xrem_bertscore_score(bs, (const char *const *)c, (const char *const *)r, n, &o, P, P + n, P + 2 * n))
+            CHECK(max_err(P + n, want, n, &at) > 1e-3, "%s: l0_b3 does not depend on the padding quirk", golden);
+        else
+            CHECK(0, "quirk check: %s", xrem_last_error());
+        free(want);
+        free(P);
+    }
+    xrem_strings_free(c, n);
+    xrem_strings_free(r, nr);
+    xrem_h5_close(g);
+    xrem_bertscore_free(bs);
+    xrem_backend_free(be);
+}
+
+static void check_api(const char *weights)
+{
+    double b[3];
+    CHECK(xrem_bertscore_known_baseline("distilroberta-base", 5, b) && b[0] == (double)0.84732f &&
+              b[1] == (double)0.84759504f && b[2] == (double)0.8473319f,
+          "distilroberta-base layer 5 baseline");
+    CHECK(xrem_bertscore_known_baseline("/models/distilroberta-base", 6, b) && b[2] == (double)0.8933471f, "path name");
+    CHECK(!xrem_bertscore_known_baseline("roberta-base", 5, b) &&
+              !xrem_bertscore_known_baseline("distilroberta-base", 7, b) &&
+              !xrem_bertscore_known_baseline("xdistilroberta-base", 5, b),
+          "unknown baselines");
+    double P[2] = {0.9, 0.5}, R[2] = {1.0, 0.2}, F[2] = {0.8, 0.3}, bb[3] = {0.5, 0.2, 0.8};
+    xrem_bertscore_rescale(bb, 2, P, R, F);
+    CHECK(fabs(P[0] - 0.8) < 1e-15 && fabs(P[1]) < 1e-15 && fabs(R[0] - 1) < 1e-15 && fabs(R[1]) < 1e-15 &&
+              fabs(F[0]) < 1e-15 && fabs(F[1] + 2.5) < 1e-12,
+          "rescale");
+
+    xrem_backend *be = NULL;
+    xrem_bertscore *bs = NULL;
+    if (xrem_backend_cpu_create(2, &be) || xrem_bertscore_create(weights, -1, be, &bs)) {
+        CHECK(0, "api setup: %s", xrem_last_error());
+        xrem_backend_free(be);
+        return;
+    }
+    CHECK(xrem_bertscore_layer(bs) == xrem_bertscore_num_layers(bs) && xrem_bertscore_max_len(bs) == 512 &&
+              !strcmp(xrem_bertscore_arch(bs), "roberta") &&
+              !strcmp(xrem_bertscore_model_name(bs), "xrem-tiny-roberta") && strlen(xrem_bertscore_sha256(bs)) == 64,
+          "scorer info: layer %d/%d max_len %d arch %s name %s", xrem_bertscore_layer(bs),
+          xrem_bertscore_num_layers(bs), xrem_bertscore_max_len(bs), xrem_bertscore_arch(bs),
+          xrem_bertscore_model_name(bs));
+    const char *texts[] = {"No acute process.", "Small left effusion.",           "The heart is enlarged.",
+                           "Clear lungs.",      "Stable post-operative changes.", "Right lower lobe opacity."};
+    double b1[3], b2[3], b3[3];
+    CHECK(!xrem_bertscore_baseline(bs, texts, 6, 40, 7, NULL, b1) &&
+              !xrem_bertscore_baseline(bs, texts, 6, 40, 7, NULL, b2) &&
+              !xrem_bertscore_baseline(bs, texts, 6, 40, 8, NULL, b3),
+          "baseline: %s", xrem_last_error());
+    CHECK(b1[0] == b2[0] && b1[1] == b2[1] && b1[2] == b2[2], "baseline: same seed, same value");
+    CHECK(b1[2] != b3[2], "baseline: another seed, other pairs");
+    CHECK(b1[0] > 0 && b1[0] < 1 && b1[2] > 0 && b1[2] < 1, "baseline in (0,1): %g %g %g", b1[0], b1[1], b1[2]);
+    /* a pair with itself is 1 (cls/sep weigh 0; every token matches itself) */
+    double p, r, f;
+    const char *x = "Moderate cardiomegaly.";
+    CHECK(!xrem_bertscore_score(bs, &x, &x, 1, NULL, &p, &r, &f) && fabs(p - 1) < 1e-6 && fabs(f - 1) < 1e-6, "self");
+    /* idf documents given explicitly equal to the references: same as the default */
+    const char *c2[] = {"Small effusion.", "No pneumothorax."},
+               *r2[] = {"Small left effusion.", "No pneumothorax seen."};
+    double Pa[6], Pb[6];
+    xrem_bertscore_opts o;
+    xrem_bertscore_opts_default(&o);
+    o.idf = 1;
+    CHECK(!xrem_bertscore_score(bs, c2, r2, 2, &o, Pa, Pa + 2, Pa + 4), "idf: %s", xrem_last_error());
+    o.idf_docs = r2;
+    o.n_idf_docs = 2;
+    CHECK(!xrem_bertscore_score(bs, c2, r2, 2, &o, Pb, Pb + 2, Pb + 4), "idf docs: %s", xrem_last_error());
+    CHECK(!memcmp(Pa, Pb, sizeof Pa), "idf_docs = refs gives the default");
+    /* errors */
+    const char *null_text[] = {NULL};
+    CHECK(xrem_bertscore_score(bs, null_text, r2, 1, NULL, Pa, Pa + 1, Pa + 2) == XREM_ERR_ARG, "NULL text");
+    CHECK(xrem_bertscore_score(bs, c2, r2, 0, NULL, NULL, NULL, NULL) == XREM_OK, "n = 0");
+    xrem_bertscore *x2 = NULL;
+    CHECK(xrem_bertscore_create(weights, 9, be, &x2) == XREM_ERR_ARG && !x2 && strstr(xrem_last_error(), "layer 9"),
+          "layer past the encoder: %s", xrem_last_error());
+    CHECK(xrem_bertscore_create("/nonexistent.h5", 1, be, &x2) != XREM_OK && !x2, "missing file");
+    CHECK(xrem_bertscore_create(xrem_test_src("tests/golden/albef_small_itm.weights.h5"), 1, be, &x2) ==
+                  XREM_ERR_FORMAT &&
+              strstr(xrem_last_error(), "arch"),
+          "wrong arch: %s", xrem_last_error());
+    xrem_bertscore_free(bs);
+    xrem_backend_free(be);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc > 1) {
+        if (argc % 2 != 1) {
+            fprintf(stderr, "usage: test_bertscore [WEIGHTS GOLDEN]...\n");
+            return 2;
+        }
+        for (int i = 1; i + 1 < argc; i += 2) {
+            printf("%s vs %s\n", argv[i], argv[i + 1]);
+            double e = check_golden(argv[i], argv[i + 1], 0, 0, 0, 0);
+            printf("max error %.3g\n", e);
+        }
+        if (xrem_test_failures) fprintf(stderr, "%d checks failed\n", xrem_test_failures);
+        return xrem_test_failures ? 1 : 0;
+    }
+    static const char *models[] = {"tiny_roberta", "tiny_bert"};
+    for (size_t m = 0; m < 2; m++) {
+        char w[256], g[256];
+        snprintf(w, sizeof w, "tests/golden/bertscore/%s.weights.h5", models[m]);
+        snprintf(g, sizeof g, "tests/golden/bertscore/%s.golden.h5", models[m]);
+        const char *wp = xrem_test_src(w), *gp = xrem_test_src(g);
+        printf("%s (1 thread):\n", models[m]);
+        double t0 = now_s();
+        double e1 = check_golden(wp, gp, 1, 0, 0, 0);
+        double t1 = now_s();
+        double e2 = check_golden(wp, gp, 2, 160, 40, 1); /* small batches, many chunks: same scores */
+        double t2 = now_s();
+        printf("%s: max error %.3g (1 thread, %.2f s), %.3g (2 threads, 160-token batches, 40-token chunks, %.2f s)\n",
+               models[m], e1, t1 - t0, e2, t2 - t1);
+        check_quirk_needed(wp, gp);
+        printf("quirk check %.2f s\n", now_s() - t2);
+    }
+    double t0 = now_s();
+    check_api(xrem_test_src("tests/golden/bertscore/tiny_roberta.weights.h5"));
+    printf("api checks %.2f s\n", now_s() - t0);
+    if (xrem_test_failures) fprintf(stderr, "%d checks failed\n", xrem_test_failures);
+    return xrem_test_failures ? 1 : 0;
+}
