@@ -135,8 +135,8 @@ expect "unknown metric" 2 "unknown metric 'rouge'" -- --gt "$ok_gt" --pred "$ok_
 expect "bad --bootstrap" 2 "--bootstrap 'many'" -- --gt "$ok_gt" --pred "$ok_pred" --bootstrap many
 # labels without label files or CheXbert weights: the rule-based labeler, with a bad phrase-list folder named
 expect "labels, missing labeler lists" 1 "nope" -- --gt "$ok_gt" --pred "$ok_pred" --metrics labels --labeler-dir "$T/nope"
-expect "bertscore" 1 "metric 'bertscore' is not available yet in this build" -- --gt "$ok_gt" --pred "$ok_pred" --metrics bertscore
-expect "radcliq" 1 "metric 'radcliq' is not available yet in this build" -- --gt "$ok_gt" --pred "$ok_pred" --metrics bleu,radcliq
+expect "bertscore without a model" 2 "needs --bertscore-model" -- --gt "$ok_gt" --pred "$ok_pred" --metrics bertscore
+expect "radcliq without its inputs" 1 "missing: bertscore (pass --bertscore-model" -- --gt "$ok_gt" --pred "$ok_pred" --metrics bleu,radcliq
 
 # --- --out problems, and an earlier result is left intact by a failing run
 n=$((n + 1))

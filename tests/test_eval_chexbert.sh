@@ -147,7 +147,7 @@ expect chexbert_and_files 2 "metric 'chexbert' labels the reports with the model
 expect model_unused 2 "--chexbert given but no metric uses it" --metrics bleu --chexbert "$W"
 expect wrong_arch 1 "arch is 'bert_nli', expected chexbert" --metrics semb --chexbert "$ROOT/tests/golden/nli_small.weights.h5"
 expect missing_weights 1 "no/such/chexbert.h5" --metrics semb --chexbert no/such/chexbert.h5
-expect radcliq_inputs 1 "missing: bertscore (per-report BERTScore F1" --metrics radcliq --chexbert "$W"
+expect radcliq_inputs 1 "missing: bertscore (pass --bertscore-model" --metrics radcliq --chexbert "$W"
 grep -qF "radgraph (no 'radgraph' column" "$T/err.log" || fail "[radcliq_inputs] the radgraph column is not named: $(cat "$T/err.log")"
 expect radcliq_no_model 1 "semb (pass --chexbert W.h5)" --metrics radcliq
 

@@ -22,6 +22,7 @@
 
 #include "backend.h"
 #include "bleu.h"
+#include "bertscore.h"
 #include "bootstrap.h"
 #include "core/csv.h"
 #include "labels.h"
@@ -54,11 +55,18 @@ static void ev_usage(FILE *o)
             "                          labels  CheXbert label F1 (f1chexbert rrg mode; CXR-RePaiR macro F1),\n"
             "                                  labels from --labels-gt/--labels-pred, else from --chexbert\n"
             "                          chexbert  labels: GT and PRED labelled by the CheXbert model (--chexbert)\n"
+            "                          bertscore  BERTScore F1 per report (bert_score 0.3.x; --bertscore-model;\n"
+            "                                  rescaled with bert_score's baseline for distilroberta-base, else\n"
+            "                                  with a proxy baseline from random GT pairs, named in the summary)\n"
             "                          semb    CheXbert s_emb: cosine of the GT and PRED reports' raw last-layer\n"
             "                                  [CLS] vectors, per report (CXR-Report-Metric)\n"
             "                          radcliq RadCliQ v0 and v1 per report (CXR-Report-Metric); needs a\n"
             "                                  'radgraph' column (per-report RadGraph F1) in PRED or GT, and\n"
-            "                                  bertscore, semb and bleu2 (semb and bleu2 are added)\n"
+            "                                  bertscore, semb and bleu2 (bleu2, semb, bertscore are added)\n"
+            "  --bertscore-model M.h5  encoder for bertscore (scripts/convert_hf.py; distilroberta-base for\n"
+            "                        the exact metric, any BERT-family model as a proxy)\n"
+            "  --bertscore-layer L   hidden state after layer L (default 5, distilroberta-base's)\n"
+            "  --bertscore-idf       idf weights over the GT reports (default off, as CXR-Report-Metric)\n"
             "  --labeler-dir DIR     phrase lists of the rule-based labeler (default data/labeler or\n"
             "                        $XREM_LABELER_DIR); it labels both sides when 'labels' has neither\n"
             "                        label files nor --chexbert\n"
@@ -78,22 +86,21 @@ static void ev_usage(FILE *o)
             "  --id-col NAME         study id column (default study_id)\n"
             "  --text-col NAME       report column (default report)\n"
             "\n"
-            "Not available yet in this build: bertscore, radgraph (radcliq reads RadGraph F1 from the\n"
-            "'radgraph' column and needs bertscore).\n");
+            "RadGraph is not computed: radcliq reads per-report RadGraph F1 from a 'radgraph' column.\n");
 }
 
 /* --- options ---------------------------------------------------------------------------------------- */
 enum { M_BLEU2 = 1, M_BLEU = 2, M_LABELS = 4, M_CHEXBERT = 8, M_SEMB = 16, M_RADCLIQ = 32, M_BERTSCORE = 64 };
 
-/* Per-report BERTScore (s->bertscore) is computed by a BERTScore step that this build does not have
- * yet; RadCliQ needs it and says so until then. */
-static const int ev_have_bertscore = 0;
+/* Per-report BERTScore (s->bertscore) needs --bertscore-model; RadCliQ needs it and says so. */
+#define ev_have_bertscore (o->bertscore_model != NULL)
 
 #define EV_RADGRAPH_COL "radgraph"
 
 typedef struct {
     const char *gt, *pred, *pred_b, *out, *labels_gt, *labels_pred, *id_col, *text_col, *metrics_arg;
-    const char *chexbert, *backend, *labeler_dir;
+    const char *chexbert, *backend, *labeler_dir, *bertscore_model;
+    int bs_layer, bs_idf;
     int rule; /* labels from the rule-based labeler (no label files, no --chexbert) */
     int metrics, allow_unmatched, pandas_na, B, threads;
     uint64_t seed;
@@ -130,6 +137,7 @@ static int ev_parse(int argc, char **argv, ev_opts *o)
     memset(o, 0, sizeof *o);
     o->B = XREM_BOOTSTRAP_DEFAULT;
     o->seed = 12345;
+    o->bs_layer = 5; /* distilroberta-base's layer in bert_score */
     for (int i = 1; i < argc; i++) {
         char *a = argv[i], *val = NULL;
         if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -143,10 +151,11 @@ static int ev_parse(int argc, char **argv, ev_opts *o)
         if (nl >= sizeof name) return ev_usage_error("unknown option '%s'", a);
         memcpy(name, a, nl);
         name[nl] = 0;
-        int flag = !strcmp(name, "--allow-unmatched") || !strcmp(name, "--pandas-na");
+        int flag = !strcmp(name, "--allow-unmatched") || !strcmp(name, "--pandas-na") || !strcmp(name, "--bertscore-idf");
         if (flag) {
             if (eq) return ev_usage_error("option %s takes no value", name);
             if (!strcmp(name, "--allow-unmatched")) o->allow_unmatched = 1;
+            else if (!strcmp(name, "--bertscore-idf")) o->bs_idf = 1;
             else o->pandas_na = 1;
             continue;
         }
@@ -164,6 +173,12 @@ static int ev_parse(int argc, char **argv, ev_opts *o)
         else if (!strcmp(name, "--metrics")) o->metrics_arg = val;
         else if (!strcmp(name, "--chexbert")) o->chexbert = val;
         else if (!strcmp(name, "--labeler-dir")) o->labeler_dir = val;
+        else if (!strcmp(name, "--bertscore-model")) o->bertscore_model = val;
+        else if (!strcmp(name, "--bertscore-layer")) {
+            uint64_t l;
+            if (!ev_parse_u64(val, 256, &l)) return ev_usage_error("--bertscore-layer '%s': want 0..256", val);
+            o->bs_layer = (int)l;
+        }
         else if (!strcmp(name, "--backend")) {
             if (strcmp(val, "cpu") && strcmp(val, "cuda")) return ev_usage_error("--backend '%s': want cpu or cuda", val);
             o->backend = val;
@@ -200,7 +215,8 @@ static int ev_parse(int argc, char **argv, ev_opts *o)
             else if (!strcmp(tok, "chexbert")) o->metrics |= M_LABELS | M_CHEXBERT;
             else if (!strcmp(tok, "semb")) o->metrics |= M_SEMB;
             else if (!strcmp(tok, "radcliq")) o->metrics |= M_RADCLIQ;
-            else if (!strcmp(tok, "bertscore") || !strcmp(tok, "radgraph")) {
+            else if (!strcmp(tok, "bertscore")) o->metrics |= M_BERTSCORE;
+            else if (!strcmp(tok, "radgraph")) {
                 fprintf(stderr, "xrem eval: metric '%s' is not available yet in this build (available: bleu2, bleu, labels, chexbert, semb%s)\n",
                         tok, !strcmp(tok, "radgraph") ? "; radcliq reads RadGraph F1 from a 'radgraph' column" : "");
                 return 1;
@@ -213,12 +229,16 @@ static int ev_parse(int argc, char **argv, ev_opts *o)
     /* RadCliQ's inputs: bleu2 always, semb when the model is there (what is still missing is reported
      * after loading, with the radgraph column's check) */
     if (o->metrics & M_RADCLIQ) o->metrics |= M_BLEU2 | (o->chexbert ? M_SEMB : 0) | (ev_have_bertscore ? M_BERTSCORE : 0);
+    if (!o->metrics_arg && o->bertscore_model) o->metrics |= M_BERTSCORE;
     if ((o->metrics & M_CHEXBERT) && o->labels_gt)
         return ev_usage_error("metric 'chexbert' labels the reports with the model; drop --labels-gt/--labels-pred (or use 'labels' with the files)");
     if ((o->metrics & M_CHEXBERT) && !o->chexbert) return ev_usage_error("--metrics chexbert needs --chexbert W.h5");
     /* without label files or CheXbert weights, the rule-based labeler labels both sides (and says so) */
     o->rule = (o->metrics & M_LABELS) && !o->labels_gt && !o->chexbert;
     if ((o->metrics & M_SEMB) && !o->chexbert) return ev_usage_error("--metrics semb needs --chexbert W.h5");
+    if ((o->metrics & M_BERTSCORE) && !o->bertscore_model)
+        return ev_usage_error("--metrics bertscore needs --bertscore-model M.h5 (distilroberta-base converted with "
+                              "scripts/convert_hf.py --name distilroberta-base, or any BERT-family encoder as a proxy)");
     if (o->labels_gt && !(o->metrics & M_LABELS)) return ev_usage_error("label files given but 'labels' is not in --metrics");
     if (o->chexbert && !(o->metrics & (M_CHEXBERT | M_SEMB)) && !((o->metrics & M_LABELS) && !o->labels_gt))
         return ev_usage_error("--chexbert given but no metric uses it (chexbert, semb, labels without label files, radcliq)");
@@ -252,7 +272,10 @@ typedef struct {
     /* RadCliQ */
     double *radgraph;             /* [n] the user's column */
     const char *radgraph_src;     /* the file it came from */
-    double *bertscore;            /* [n] per-report BERTScore F1 (rescaled); NULL in this build */
+    double *bertscore;            /* [n] per-report BERTScore F1 (rescaled when a baseline is known) */
+    double bs_mean_p, bs_mean_r;  /* means of rescaled P and R */
+    xrem_ci ci_bertscore;
+    char bs_sig[256];             /* model, layer, idf, baseline */
     double *radcliq[2];           /* [n] v0, v1 */
     xrem_ci ci_radcliq[2];
     double t_load, t_bleu2, t_bleu2_cpu, t_bleu, t_labels, t_boot, t_chexbert;
@@ -662,6 +685,78 @@ fail:
     return rc;
 }
 
+static double ev_mean(const double *x, int64_t n);
+
+/* CXR-Report-Metric collapses runs of spaces before BERTScore: re.sub(r' +', ' ', s) */
+static char *ev_squeeze_spaces(const char *t)
+{
+    char *o = malloc(strlen(t) + 1), *p = o;
+    if (!o) return NULL;
+    for (; *t; t++)
+        if (!(*t == ' ' && p > o && p[-1] == ' ')) *p++ = *t;
+    *p = 0;
+    return o;
+}
+
+/* BERTScore F1 of each (PRED, GT) pair, rescaled with bert_score's published baseline when the
+ * model has one, else with a proxy baseline from random pairs of the GT reports (stated). */
+static int ev_bertscore(ev_state *s)
+{
+    const ev_opts *o = &s->o;
+    const int64_t n = s->n;
+    double t0 = ev_now(), b[3] = {0, 0, 0};
+    xrem_backend *be = NULL;
+    xrem_bertscore *bs = NULL;
+    char **c = calloc((size_t)n + 1, sizeof *c), **r = calloc((size_t)n + 1, sizeof *r);
+    double *P = malloc(sizeof *P * (size_t)(n + 1)), *R = malloc(sizeof *R * (size_t)(n + 1));
+    s->bertscore = malloc(sizeof *s->bertscore * (size_t)(n + 1));
+    int rc = 1;
+    if (!c || !r || !P || !R || !s->bertscore) {
+        xrem_fail(XREM_ERR_NOMEM, "out of memory");
+        goto fail;
+    }
+    for (int64_t i = 0; i < n; i++)
+        if (!(c[i] = ev_squeeze_spaces(s->tp[i])) || !(r[i] = ev_squeeze_spaces(s->tg[i]))) {
+            xrem_fail(XREM_ERR_NOMEM, "out of memory");
+            goto fail;
+        }
+    if (ev_backend(o, &be) != XREM_OK || xrem_bertscore_create(o->bertscore_model, o->bs_layer, be, &bs) != XREM_OK)
+        goto fail;
+    xrem_bertscore_opts opt;
+    xrem_bertscore_opts_default(&opt);
+    opt.idf = o->bs_idf;
+    if (xrem_bertscore_score(bs, (const char *const *)c, (const char *const *)r, n, &opt, P, R, s->bertscore) != XREM_OK)
+        goto fail;
+    const char *model = xrem_bertscore_model_name(bs), *base = "published";
+    if (!xrem_bertscore_known_baseline(model, xrem_bertscore_layer(bs), b)) {
+        base = "proxy:gt-random-pairs";
+        if (n < 2 || xrem_bertscore_baseline(bs, (const char *const *)r, n, n * 4 < 2000 ? n * 4 : 2000, o->seed, NULL,
+                                             b) != XREM_OK)
+            goto fail;
+    }
+    xrem_bertscore_rescale(b, n, P, R, s->bertscore);
+    s->bs_mean_p = ev_mean(P, n);
+    s->bs_mean_r = ev_mean(R, n);
+    if (o->B > 0 && xrem_bootstrap_mean_ci(s->bertscore, n, o->B, 0.95, o->seed, &s->ci_bertscore) != XREM_OK) goto fail;
+    snprintf(s->bs_sig, sizeof s->bs_sig, "bertscore:%s,L%d,idf:%d,baseline:%s(%.6g,%.6g,%.6g),sha:%.16s", model,
+             xrem_bertscore_layer(bs), o->bs_idf, base, b[0], b[1], b[2], xrem_bertscore_sha256(bs));
+    printf("  BERTScore F1 mean %.4f (%s) in %.2f s\n", ev_mean(s->bertscore, n), s->bs_sig, ev_now() - t0);
+    rc = 0;
+fail:
+    if (rc) ev_fail();
+    for (int64_t i = 0; i < n; i++) {
+        if (c) free(c[i]);
+        if (r) free(r[i]);
+    }
+    free(c);
+    free(r);
+    free(P);
+    free(R);
+    xrem_bertscore_free(bs);
+    xrem_backend_free(be);
+    return rc;
+}
+
 /* --- RadCliQ ------------------------------------------------------------------------------------------------ */
 /* The user's per-report RadGraph F1: column 'radgraph' of PRED, else of GT. 0 when neither has it. */
 static int ev_find_radgraph(const ev_state *s, const xrem_reports **r, int *col)
@@ -710,14 +805,14 @@ static int ev_radcliq_inputs(ev_state *s)
     size_t k = 0;
     missing[0] = 0;
 #define MISSING(...) k += (size_t)snprintf(missing + k, k < sizeof missing ? sizeof missing - k : 0, __VA_ARGS__)
-    if (!ev_have_bertscore) MISSING("%sbertscore (per-report BERTScore F1, distilroberta-base rescaled: this build cannot compute it)", k ? "; " : "");
+    if (!ev_have_bertscore) MISSING("%sbertscore (pass --bertscore-model: distilroberta-base, rescaled)", k ? "; " : "");
     if (!o->chexbert) MISSING("%ssemb (pass --chexbert W.h5)", k ? "; " : "");
     if (!ev_find_radgraph(s, &r, &col))
         MISSING("%sradgraph (no '%s' column of per-report RadGraph F1 in %s or %s)", k ? "; " : "", EV_RADGRAPH_COL, s->pred->path, s->gt->path);
 #undef MISSING
     if (k) {
-        xrem_fail(XREM_ERR_ARG, "metric 'radcliq' %sneeds per-report radgraph, bertscore, semb and bleu2; missing: %s",
-                  ev_have_bertscore ? "" : "is not available yet in this build: it ", missing);
+        xrem_fail(XREM_ERR_ARG, "metric 'radcliq' needs per-report radgraph, bertscore, semb and bleu2; missing: %s",
+                  missing);
         return ev_fail();
     }
     return ev_read_radgraph(s, r, col);
@@ -754,6 +849,7 @@ static void ev_signature(const ev_state *s, char *b, size_t cap)
         SIG("|labels:f1chexbert-0.0.2-rrg(pos+unc=1),zero_div:0,repair(pos=1,macro,R:10,t975)");
     }
     if (o->metrics & M_SEMB) SIG("|semb:%s,cls-raw,cosine", s->chexbert_sig);
+    if (o->metrics & M_BERTSCORE) SIG("|%s,squeeze-spaces,match-batch:64", s->bs_sig);
     if (o->metrics & M_RADCLIQ) SIG("|radcliq:v0,v1,radgraph:user-column");
     SIG("|na:%s", o->pandas_na ? "pandas-nan" : "empty");
     SIG("|unmatched:%s", o->allow_unmatched ? "dropped" : "error");
@@ -893,6 +989,19 @@ static void ev_write_json(FILE *f, const ev_state *s, const char *sig)
         }
         first = 0;
     }
+    if (s->bertscore) {
+        fprintf(f, "%s    \"bertscore\": {\"setting\": ", first ? "" : ",\n");
+        ev_json_str(f, s->bs_sig);
+        fputs(", \"f1_mean\": ", f);
+        ev_json_num(f, ev_mean(s->bertscore, s->n));
+        fputs(", \"p_mean\": ", f);
+        ev_json_num(f, s->bs_mean_p);
+        fputs(", \"r_mean\": ", f);
+        ev_json_num(f, s->bs_mean_r);
+        ev_json_ci(f, s->o.B > 0, &s->ci_bertscore);
+        fputs("}", f);
+        first = 0;
+    }
     if (s->semb) {
         fprintf(f, "%s    \"semb\": {\"model\": ", first ? "" : ",\n");
         ev_json_str(f, s->chexbert_sig);
@@ -990,6 +1099,11 @@ static void ev_write_md(FILE *f, const ev_state *s, const char *sig)
         fprintf(f, "| CXR-RePaiR macro-F1, 14 (all reports) | %.4f | |\n", s->repair_f1);
         fprintf(f, "| CXR-RePaiR macro-F1, 14 (mean of 10 resamples) | %.4f | ± %.4f (t, 9 d.o.f.) |\n", s->repair_mean, s->repair_half);
     }
+    if (s->bertscore) {
+        fprintf(f, "| BERTScore F1 (mean, rescaled) | %.4f |", ev_mean(s->bertscore, s->n));
+        if (o->B > 0) fprintf(f, " %.4f – %.4f |\n", s->ci_bertscore.lo, s->ci_bertscore.hi);
+        else fprintf(f, " |\n");
+    }
     if (s->semb) {
         fprintf(f, "| CheXbert s_emb (mean) | %.4f |", ev_mean(s->semb, s->n));
         if (o->B > 0) fprintf(f, " %.4f – %.4f |\n", s->ci_semb.lo, s->ci_semb.hi);
@@ -1035,7 +1149,7 @@ static void ev_write_per_report(FILE *f, const ev_state *s)
         }
     if (s->semb) xrem_csv_put(&w, "semb", (size_t)-1);
     if (s->radgraph) xrem_csv_put(&w, "radgraph", (size_t)-1);
-    if (s->bertscore && s->radcliq[0]) xrem_csv_put(&w, "bertscore", (size_t)-1);
+    if (s->bertscore) xrem_csv_put(&w, "bertscore", (size_t)-1);
     if (s->radcliq[0]) {
         xrem_csv_put(&w, "radcliq_v0", (size_t)-1);
         xrem_csv_put(&w, "radcliq_v1", (size_t)-1);
@@ -1056,7 +1170,7 @@ static void ev_write_per_report(FILE *f, const ev_state *s)
             for (int j = 0; j < XREM_NCOND; j++) xrem_csv_put(&w, lv[s->lab[t][i * XREM_NCOND + j] & 3], (size_t)-1);
         if (s->semb) xrem_csv_put_f64(&w, s->semb[i]);
         if (s->radgraph) xrem_csv_put_f64(&w, s->radgraph[i]);
-        if (s->bertscore && s->radcliq[0]) xrem_csv_put_f64(&w, s->bertscore[i]);
+        if (s->bertscore) xrem_csv_put_f64(&w, s->bertscore[i]);
         if (s->radcliq[0]) {
             xrem_csv_put_f64(&w, s->radcliq[0][i]);
             xrem_csv_put_f64(&w, s->radcliq[1][i]);
@@ -1180,7 +1294,7 @@ int xrem_cmd_eval(int argc, char **argv)
     if (ev_need_chexbert(&s.o) && (rc = ev_chexbert(&s)) != 0) goto done;
     if (s.o.rule && (rc = ev_rule_labels(&s)) != 0) goto done;
     if ((s.o.metrics & M_LABELS) && (rc = ev_labels(&s)) != 0) goto done;
-    /* BERTScore (s.bertscore) would be computed here; RadCliQ needs it */
+    if ((s.o.metrics & M_BERTSCORE) && (rc = ev_bertscore(&s)) != 0) goto done;
     if ((s.o.metrics & M_RADCLIQ) && (rc = ev_radcliq(&s)) != 0) goto done;
     ev_print_summary(&s);
     rc = ev_write_all(&s);

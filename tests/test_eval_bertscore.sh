@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# xrem eval --metrics bertscore end to end (the library itself is checked against bert_score in
+# test_bertscore): identical texts score rescaled F1 = 1 exactly, an empty prediction scores the
+# rescaled 0, runs of spaces are collapsed as CXR-Report-Metric does, and the summary names the
+# model, layer and baseline.
+set -u
+BIN=${XREM_BIN:-build/xrem}
+ROOT=${XREM_SOURCE_DIR:-.}
+T=$(mktemp -d)
+trap 'rm -rf "$T"' EXIT
+M="$ROOT/tests/golden/bertscore/tiny_roberta.weights.h5"
+printf 'study_id,report\n1,Heart size is normal. No pleural effusion.\n2,Small left pleural effusion.\n3,Mild cardiomegaly.\n4,No pneumothorax.\n' >"$T/gt.csv"
+printf 'study_id,report\n1,Heart size is normal. No pleural effusion.\n2,\n3,Mild    cardiomegaly.\n4,Large right pneumothorax.\n' >"$T/pred.csv"
+"$BIN" eval --gt "$T/gt.csv" --pred "$T/pred.csv" --out "$T/ev" --metrics bertscore --bertscore-model "$M" \
+    --bertscore-layer 2 >"$T/log" 2>&1 || { echo "FAIL: eval"; cat "$T/log"; exit 1; }
+fail=0
+f1() { awk -F, -v r="$1" 'NR==1{for(i=1;i<=NF;i++) if($i=="bertscore") c=i} NR>1 && $1==r {print $c}' "$T/ev/per_report.csv"; }
+near() { awk -v a="$1" -v b="$2" 'BEGIN{d=a-b; if(d<0)d=-d; exit !(d<1e-6)}'; } # float32 cosines
+base=$(grep -o 'baseline:[^(]*([^)]*)' "$T/ev/summary.md" | head -1 | sed 's/.*(//; s/)//' | cut -d, -f3)
+near "$(f1 1)" 1 && echo "ok: identical texts: F1 $(f1 1)" || { echo "FAIL: identical texts F1 $(f1 1)"; fail=1; }
+near "$(f1 3)" 1 && echo "ok: runs of spaces collapsed: F1 $(f1 3)" || { echo "FAIL: spaces F1 $(f1 3)"; fail=1; }
+want=$(awk -v b="$base" 'BEGIN{printf "%.12f", -b/(1-b)}')
+if [ -n "$base" ] && awk -v a="$(f1 2)" -v b="$want" 'BEGIN{d=a-b; if(d<0)d=-d; exit !(d<1e-5)}'; then # baseline printed to 6 digits
+    echo "ok: empty prediction: F1 $(f1 2) = rescaled 0 ($want)"
+else
+    echo "FAIL: empty prediction F1 '$(f1 2)', want $want (baseline F '$base')"
+    fail=1
+fi
+grep -q 'bertscore:xrem-tiny-roberta,L2,idf:0,baseline:proxy' "$T/ev/summary.md" ||
+    { echo "FAIL: the signature does not name model, layer and baseline"; fail=1; }
+if "$BIN" eval --gt "$T/gt.csv" --pred "$T/pred.csv" --out "$T/ev2" --metrics bertscore >"$T/log" 2>&1; then
+    echo "FAIL: bertscore without a model accepted"
+    fail=1
+else echo "ok: refused without --bertscore-model: $(head -1 "$T/log")"; fi
+exit $fail
