@@ -32,4 +32,26 @@ if "$BIN" eval --gt "$T/gt.csv" --pred "$T/pred.csv" --out "$T/ev2" --metrics be
     echo "FAIL: bertscore without a model accepted"
     fail=1
 else echo "ok: refused without --bertscore-model: $(head -1 "$T/log")"; fi
+
+# RadCliQ end to end: radgraph from the user's column, bertscore, semb (CheXbert) and bleu2 per report,
+# and radcliq_v0 = intercept + sum(coef * (x - mean) / scale) with DESIGN §3's constants
+C="$ROOT/tests/golden/chexbert_small.weights.h5"
+printf 'study_id,report,radgraph\n1,Heart size is normal. No pleural effusion.,0.9\n2,Small effusion.,0.1\n3,Mild cardiomegaly.,0.5\n4,Large right pneumothorax.,0.3\n' >"$T/pred_rg.csv"
+if "$BIN" eval --gt "$T/gt.csv" --pred "$T/pred_rg.csv" --out "$T/rq" --metrics radcliq --chexbert "$C" \
+    --bertscore-model "$M" --bertscore-layer 2 >"$T/log" 2>&1; then
+    bad=$(awk -F, 'NR==1{for(i=1;i<=NF;i++) c[$i]=i; next}
+        { x[1]=$c["radgraph"]; x[2]=$c["bertscore"]; x[3]=$c["semb"]; x[4]=$c["bleu2"]
+          split("0.539838 0.631255 0.771680 0.460737", mu, " "); split("0.301834 0.224670 0.247503 0.303367", sc, " ")
+          split("-0.479625 -0.676217 -0.463666 0.216586", co, " "); v=1.641667
+          for(k=1;k<=4;k++) v+=co[k]*(x[k]-mu[k])/sc[k]
+          d=v-$c["radcliq_v0"]; if(d<0)d=-d; if(d>1e-9) n++ } END{print n+0}' "$T/rq/per_report.csv")
+    if [ "$bad" = 0 ]; then echo "ok: radcliq_v0 per report = DESIGN formula on the per-report inputs"; else
+        echo "FAIL: radcliq_v0 differs from the formula in $bad rows"
+        fail=1
+    fi
+else
+    echo "FAIL: radcliq run"
+    cat "$T/log"
+    fail=1
+fi
 exit $fail
