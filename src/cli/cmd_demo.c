@@ -99,7 +99,8 @@ int xrem_cmd_demo(int argc, char **argv)
                             out, out, nli, out, out, out, threads);
 #ifdef XREM_HAVE_EVAL
     if (!rc) rc = demo_step("evaluate against the IU impressions", xrem_cmd_eval,
-                            "eval --gt %s/gt.csv --pred %s/run/pred.csv --out %s/eval --allow-unmatched", out, out, out);
+                            "eval --gt %s/gt.csv --pred %s/run/pred.csv --out %s/eval --metrics bleu,labels --allow-unmatched",
+                            out, out, out);
     char md[1024];
     snprintf(md, sizeof md, "%s/eval/summary.md", out);
     FILE *f = rc ? NULL : fopen(md, "r");
