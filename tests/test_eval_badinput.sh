@@ -135,7 +135,9 @@ expect "unknown metric" 2 "unknown metric 'rouge'" -- --gt "$ok_gt" --pred "$ok_
 expect "bad --bootstrap" 2 "--bootstrap 'many'" -- --gt "$ok_gt" --pred "$ok_pred" --bootstrap many
 # labels without label files or CheXbert weights: the rule-based labeler, with a bad phrase-list folder named
 expect "labels, missing labeler lists" 1 "nope" -- --gt "$ok_gt" --pred "$ok_pred" --metrics labels --labeler-dir "$T/nope"
+pushd "$T" >/dev/null # away from data/assets/minilm.h5, the default proxy encoder
 expect "bertscore without a model" 2 "needs --bertscore-model" -- --gt "$ok_gt" --pred "$ok_pred" --metrics bertscore
+popd >/dev/null
 expect "radcliq without its inputs" 1 "missing: bertscore (pass --bertscore-model" -- --gt "$ok_gt" --pred "$ok_pred" --metrics bleu,radcliq
 
 # --- --out problems, and an earlier result is left intact by a failing run

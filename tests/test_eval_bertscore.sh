@@ -28,10 +28,22 @@ else
 fi
 grep -q 'bertscore:xrem-tiny-roberta,L2,idf:0,baseline:proxy' "$T/ev/summary.md" ||
     { echo "FAIL: the signature does not name model, layer and baseline"; fail=1; }
-if "$BIN" eval --gt "$T/gt.csv" --pred "$T/pred.csv" --out "$T/ev2" --metrics bertscore >"$T/log" 2>&1; then
+if (cd "$T" && "$BIN" eval --gt "$T/gt.csv" --pred "$T/pred.csv" --out "$T/ev2" --metrics bertscore) >"$T/log" 2>&1; then
     echo "FAIL: bertscore without a model accepted"
     fail=1
 else echo "ok: refused without --bertscore-model: $(head -1 "$T/log")"; fi
+
+# the default proxy encoder (all-MiniLM-L6-v2, made by scripts/fetch_assets.sh) when it is there
+if [ -s "$ROOT/data/assets/minilm.h5" ]; then
+    if (cd "$ROOT" && "$BIN" eval --gt "$T/gt.csv" --pred "$T/pred.csv" --out "$T/ev3" --metrics bertscore) >"$T/log" 2>&1 &&
+        grep -q 'bertscore:all-MiniLM-L6-v2,L6,idf:0,baseline:proxy' "$T/ev3/summary.md"; then
+        echo "ok: default proxy encoder all-MiniLM-L6-v2 used and named"
+    else
+        echo "FAIL: default proxy encoder"
+        cat "$T/log"
+        fail=1
+    fi
+else echo "note: data/assets/minilm.h5 absent (scripts/fetch_assets.sh makes it): default-encoder check not run"; fi
 
 # RadCliQ end to end: radgraph from the user's column, bertscore, semb (CheXbert) and bleu2 per report,
 # and radcliq_v0 = intercept + sum(coef * (x - mean) / scale) with DESIGN §3's constants

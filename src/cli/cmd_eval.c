@@ -96,11 +96,12 @@ enum { M_BLEU2 = 1, M_BLEU = 2, M_LABELS = 4, M_CHEXBERT = 8, M_SEMB = 16, M_RAD
 #define ev_have_bertscore (o->bertscore_model != NULL)
 
 #define EV_RADGRAPH_COL "radgraph"
+#define EV_DEFAULT_PROXY "data/assets/minilm.h5"
 
 typedef struct {
     const char *gt, *pred, *pred_b, *out, *labels_gt, *labels_pred, *id_col, *text_col, *metrics_arg;
     const char *chexbert, *backend, *labeler_dir, *bertscore_model;
-    int bs_layer, bs_idf;
+    int bs_layer, bs_idf, bs_layer_set;
     int rule; /* labels from the rule-based labeler (no label files, no --chexbert) */
     int metrics, allow_unmatched, pandas_na, B, threads;
     uint64_t seed;
@@ -178,6 +179,7 @@ static int ev_parse(int argc, char **argv, ev_opts *o)
             uint64_t l;
             if (!ev_parse_u64(val, 256, &l)) return ev_usage_error("--bertscore-layer '%s': want 0..256", val);
             o->bs_layer = (int)l;
+            o->bs_layer_set = 1;
         }
         else if (!strcmp(name, "--backend")) {
             if (strcmp(val, "cpu") && strcmp(val, "cuda")) return ev_usage_error("--backend '%s': want cpu or cuda", val);
@@ -236,6 +238,14 @@ static int ev_parse(int argc, char **argv, ev_opts *o)
     /* without label files or CheXbert weights, the rule-based labeler labels both sides (and says so) */
     o->rule = (o->metrics & M_LABELS) && !o->labels_gt && !o->chexbert;
     if ((o->metrics & M_SEMB) && !o->chexbert) return ev_usage_error("--metrics semb needs --chexbert W.h5");
+    /* default proxy encoder: all-MiniLM-L6-v2 as scripts/fetch_assets.sh (run by setup.sh) converts it */
+    if ((o->metrics & M_BERTSCORE) && !o->bertscore_model && access(EV_DEFAULT_PROXY, R_OK) == 0) {
+        o->bertscore_model = EV_DEFAULT_PROXY;
+        if (!o->bs_layer_set) o->bs_layer = -1; /* its last layer */
+        fprintf(stderr, "xrem eval: bertscore: no --bertscore-model, using the proxy encoder %s (all-MiniLM-L6-v2); "
+                        "the exact metric needs distilroberta-base\n",
+                EV_DEFAULT_PROXY);
+    }
     if ((o->metrics & M_BERTSCORE) && !o->bertscore_model)
         return ev_usage_error("--metrics bertscore needs --bertscore-model M.h5 (distilroberta-base converted with "
                               "scripts/convert_hf.py --name distilroberta-base, or any BERT-family encoder as a proxy)");
