@@ -26,22 +26,23 @@ static int parse_list(const char *s, int *v, int cap)
 
 static int paper_preset(xrem_sweep_setting *st)
 {
-    /* the paper's ablation rows (X-REM README): X-REM, no ITM, no filter */
+    /* the paper's ablation rows (X-REM README): X-REM, no ITM, no filter, BERTScore filter */
     st[0] = (xrem_sweep_setting){50, 10, 2, 1, 1, "xrem_50_10_2_nli"};
     st[1] = (xrem_sweep_setting){2, 0, 0, 0, 0, "no_itm_cosine_top2"};
     st[2] = (xrem_sweep_setting){50, 1, 1, 1, 0, "no_filter_itm_top1"};
-    return 3;
+    st[3] = (xrem_sweep_setting){50, 10, 3, 1, 2, "bertscore_filter_50_10_3"};
+    return 4;
 }
 
 static const char *const sweep_known[] = {"--run", "--k1", "--k2", "--k3", "--gt", "--nli", "--out", "--preset",
-                                          "--threads", NULL};
+                                          "--threads", "--bertscore-model", NULL};
 
 int xrem_cmd_sweep(int argc, char **argv)
 {
     if (argc < 2 || xrem_arg_flag(argc, argv, "--help")) {
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: xrem sweep --run RUN/ [--k1 10,25,50 --k2 1,5,10 --k3 1,2,3] [--preset paper]\n"
-                "                  [--gt GT.csv] [--nli NLI.h5] [--out RUN/sweep] [--threads N]\n");
+                "                  [--gt GT.csv] [--nli NLI.h5] [--bertscore-model M.h5] [--out RUN/sweep] [--threads N]\n");
         return argc < 2 ? 2 : 0;
     }
     if (xrem_arg_check(argc, argv, "sweep", sweep_known, NULL)) return 2;
@@ -70,11 +71,13 @@ int xrem_cmd_sweep(int argc, char **argv)
     snprintf(out, sizeof out, "%s", xrem_arg_str(argc, argv, "--out") ? xrem_arg_str(argc, argv, "--out") : "");
     if (!*out) snprintf(out, sizeof out, "%s/sweep", run);
     xrem_backend *be = NULL;
-    xrem_filter *f = NULL;
+    xrem_filter *f = NULL, *fbs = NULL;
+    const char *bsm = xrem_arg_str(argc, argv, "--bertscore-model");
     const char *nli = xrem_arg_str(argc, argv, "--nli");
     xrem_status s = xrem_backend_cpu_create(threads, &be);
     if (!s && nli) s = xrem_filter_create("nli", nli, be, &f);
-    xrem_sweep_config c = {run, out, xrem_arg_str(argc, argv, "--gt"), st, n, f};
+    if (!s && bsm) s = xrem_bertscore_filter_create(bsm, 5, be, &fbs);
+    xrem_sweep_config c = {run, out, xrem_arg_str(argc, argv, "--gt"), st, n, f, fbs};
     if (!s) s = xrem_sweep(&c);
     if (s) fprintf(stderr, "xrem sweep: %s\n", xrem_last_error());
     else {
@@ -92,6 +95,7 @@ int xrem_cmd_sweep(int argc, char **argv)
                     out, out);
     }
     xrem_filter_free(f);
+    xrem_filter_free(fbs);
     xrem_backend_free(be);
     free(st);
     return s ? 1 : 0;

@@ -204,14 +204,15 @@ xrem_status xrem_sweep(const xrem_sweep_config *c)
     sweep_run r = {0};
     xrem_reports *gt = NULL;
     xrem_bleu_ws *ws = NULL;
-    cached_filter cf = {c->filter, NULL, 0, 0};
-    xrem_filter f = {"cached", &cf, cached_judge, NULL};
+    /* one decision cache per filter kind: [0] NLI, [1] BERTScore */
+    cached_filter cf[2] = {{c->filter, NULL, 0, 0}, {c->filter_bs, NULL, 0, 0}};
+    xrem_filter f[2] = {{"cached-nli", &cf[0], cached_judge, NULL}, {"cached-bertscore", &cf[1], cached_judge, NULL}};
     char path[4200];
     FILE *csv = NULL, *md = NULL;
     xrem_status s = run_open(c->run_dir, &r);
     if (!s && c->gt) s = xrem_reports_load(c->gt, NULL, NULL, &gt);
     if (!s) s = xrem_bleu_ws_create(&ws);
-    if (!s) s = xrem_strmap_create(1 << 16, &cf.cache);
+    for (int k = 0; !s && k < 2; k++) s = xrem_strmap_create(1 << 16, &cf[k].cache);
     for (int k = 0; !s && k < c->nsettings; k++) s = sweep_check(&r, &c->settings[k]);
     snprintf(path, sizeof path, "%s/preds", c->out);
     if (!s && ((mkdir(c->out, 0777) && errno != EEXIST) || (mkdir(path, 0777) && errno != EEXIST)))
@@ -229,11 +230,12 @@ xrem_status xrem_sweep(const xrem_sweep_config *c)
     char **pred = s ? NULL : calloc((size_t)r.N, sizeof *pred);
     for (int k = 0; !s && k < c->nsettings; k++) {
         const xrem_sweep_setting *st = &c->settings[k];
-        if (st->filter && st->use_itm && !c->filter) {
-            fprintf(md, "| %s | — skipped: needs --nli | | | | | | |\n", st->name);
+        const int fk = st->filter == 2 ? 1 : 0;
+        if (st->filter && st->use_itm && !cf[fk].inner) {
+            fprintf(md, "| %s | — skipped: needs %s | | | | | | |\n", st->name, fk ? "--bertscore-model" : "--nli");
             continue;
         }
-        for (int64_t i = 0; !s && i < r.N; i++) s = sweep_image(&r, i, st, &f, &pred[i]);
+        for (int64_t i = 0; !s && i < r.N; i++) s = sweep_image(&r, i, st, &f[fk], &pred[i]);
         sweep_metrics m;
         if (!s) s = sweep_score(&r, pred, gt, ws, &m);
         if (!s) s = sweep_write_pred(c->out, st, &r, pred);
@@ -244,7 +246,7 @@ xrem_status xrem_sweep(const xrem_sweep_config *c)
                     st->filter, gt ? m.bleu2 : -1.0, m.words, (long long)m.scored);
             fprintf(md, "| %s | %d | %d | %d | %s | %s | %s | %.1f |\n", st->name, st->k1, st->use_itm ? st->k2 : 0,
                     st->use_itm && st->filter ? st->k3 : 0, st->use_itm ? "yes" : "no",
-                    st->use_itm && st->filter ? "nli" : "none", gt ? b : "-", m.words);
+                    !st->use_itm || !st->filter ? "none" : st->filter == 2 ? "bertscore" : "nli", gt ? b : "-", m.words);
         }
         for (int64_t i = 0; pred && i < r.N; i++) {
             free(pred[i]);
@@ -253,8 +255,8 @@ xrem_status xrem_sweep(const xrem_sweep_config *c)
         if (isatty(2)) fprintf(stderr, "\rxrem sweep: %d/%d settings", k + 1, c->nsettings);
     }
     if (isatty(2)) fprintf(stderr, "\n");
-    if (md && !s) fprintf(md, "\nNLI calls: %lld (cache hits %lld). BLEU-2 as CXR-Report-Metric computes it.\n",
-                          (long long)cf.calls, (long long)cf.hits);
+    if (md && !s) fprintf(md, "\nFilter calls: %lld (cache hits %lld). BLEU-2 as CXR-Report-Metric computes it.\n",
+                          (long long)(cf[0].calls + cf[1].calls), (long long)(cf[0].hits + cf[1].hits));
     int bad = (csv && fclose(csv) != 0) | (md && fclose(md) != 0);
     if (!s && bad) s = xrem_fail(XREM_ERR_IO, "%s: write failed", c->out);
     const char *names[] = {"table.csv", "table.md"};
@@ -266,7 +268,8 @@ xrem_status xrem_sweep(const xrem_sweep_config *c)
         if (s) remove(a);
     }
     free(pred);
-    xrem_strmap_free(cf.cache);
+    xrem_strmap_free(cf[0].cache);
+    xrem_strmap_free(cf[1].cache);
     xrem_bleu_ws_free(ws);
     xrem_reports_free(gt);
     run_free(&r);

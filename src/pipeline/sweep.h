@@ -9,7 +9,7 @@
 typedef struct {
     int k1, k2, k3;
     int use_itm;   /* 0: cosine top-k1 joined with a space */
-    int filter;    /* 1: apply the filter (NLI), 0: ITM top-1 */
+    int filter;    /* 1: NLI filter, 2: BERTScore filter, 0: none (ITM top-1) */
     char name[64];
 } xrem_sweep_setting;
 
@@ -19,7 +19,8 @@ typedef struct {
     const char *gt;               /* optional ground truth CSV (study_id, report) for metrics */
     const xrem_sweep_setting *settings;
     int nsettings;
-    const xrem_filter *filter;    /* NULL: settings with filter=1 are skipped with a note */
+    const xrem_filter *filter;    /* NLI; NULL: settings with filter=1 are skipped with a note */
+    const xrem_filter *filter_bs; /* BERTScore; NULL: settings with filter=2 are skipped */
 } xrem_sweep_config;
 
 xrem_status xrem_sweep(const xrem_sweep_config *c);
