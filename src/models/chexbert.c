@@ -6,20 +6,17 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "models/bert_cls.h"
+#include "text/pylower.h"
 #include "text/unicode_tables.h"
 
 #define CHX_BATCH 32          /* reports per forward pass */
 #define CHX_BATCH_TOKENS 4096 /* padded tokens (B*T) per forward pass, beyond the first report */
 
 struct xrem_chexbert {
-    xrem_backend *be;
-    xrem_bert bert;
+    xrem_bert_cls enc;          /* encoder, vocabulary, arena */
     xrem_tensor head_w, head_b; /* the 14 linear_heads stacked: [54, C], [54] */
-    xrem_arena arena;
-    xrem_vocab *vocab;     /* NULL when the file has no tokenizer group */
-    int32_t cls, sep, pad; /* special token ids */
-    int max_len;           /* min(512, position table) */
-    char *sha256;
+    int max_len;                /* min(512, position table) */
 };
 
 /* ---------------------------------------------------------------------------------------------
@@ -68,8 +65,9 @@ xrem_status xrem_chexbert_clean(const char *text, char **out)
 }
 
 /* ---------------------------------------------------------------------------------------------
- * Step 2a: transformers' tokenize() lowercasing: one character at a time, special-token strings
- * kept. Bytes that are not UTF-8 pass through unchanged (the tokenizer drops them). */
+ * Step 2a: transformers' tokenize() lowercasing: one character at a time (chr(c).lower(), so no
+ * Final_Sigma context, unlike nli.c's whole-text str.lower()), special-token strings kept. Bytes
+ * that are not UTF-8 pass through unchanged (the tokenizer drops them). */
 
 static const char *const chx_specials[5] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
 
@@ -80,77 +78,6 @@ static size_t chx_special_at(const char *s)
         if (!strncmp(s, chx_specials[k], l)) return l;
     }
     return 0;
-}
-
-/* Decode one code point at s[0..n): *len bytes; returns -1 for an invalid sequence (*len = 1). */
-static int64_t chx_utf8_next(const unsigned char *s, size_t n, size_t *len)
-{
-    const unsigned c = s[0];
-    unsigned l = c < 0x80                 ? 1
-                 : c >= 0xC2 && c <= 0xDF ? 2
-                 : c >= 0xE0 && c <= 0xEF ? 3
-                 : c >= 0xF0 && c <= 0xF4 ? 4
-                                          : 0;
-    unsigned lo = c == 0xE0 ? 0xA0 : c == 0xF0 ? 0x90 : 0x80, hi = c == 0xED ? 0x9F : c == 0xF4 ? 0x8F : 0xBF;
-    int ok = l > 0 && l <= n && (l == 1 || (s[1] >= lo && s[1] <= hi));
-    for (unsigned j = 2; ok && j < l; j++)
-        ok = s[j] >= 0x80 && s[j] <= 0xBF;
-    *len = ok ? l : 1;
-    if (!ok) return -1;
-    uint32_t v = l == 1 ? c : c & (0xFFu >> (l + 1));
-    for (unsigned j = 1; j < l; j++)
-        v = v << 6 | (s[j] & 0x3F);
-    return v;
-}
-
-static size_t chx_utf8_put(uint32_t c, char *o)
-{
-    if (c < 0x80) {
-        o[0] = (char)c;
-        return 1;
-    }
-    if (c < 0x800) {
-        o[0] = (char)(0xC0 | c >> 6);
-        o[1] = (char)(0x80 | (c & 0x3F));
-        return 2;
-    }
-    if (c < 0x10000) {
-        o[0] = (char)(0xE0 | c >> 12);
-        o[1] = (char)(0x80 | (c >> 6 & 0x3F));
-        o[2] = (char)(0x80 | (c & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | c >> 18);
-    o[1] = (char)(0x80 | (c >> 12 & 0x3F));
-    o[2] = (char)(0x80 | (c >> 6 & 0x3F));
-    o[3] = (char)(0x80 | (c & 0x3F));
-    return 4;
-}
-
-static const xrem_uc_map *chx_lower_map(uint32_t cp)
-{
-    size_t lo = 0, hi = XREM_UC_NLOWER;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (xrem_uc_lower[mid].cp == cp) return &xrem_uc_lower[mid];
-        if (xrem_uc_lower[mid].cp < cp)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
-/* str.lower() of one code point into o; returns the bytes written (12 at most). */
-static size_t chx_lower_cp(uint32_t c, char *o)
-{
-    if (c >= 'A' && c <= 'Z') return chx_utf8_put(c + 32, o);
-    const xrem_uc_map *m = c < 0x80 ? NULL : chx_lower_map(c);
-    if (!m) return chx_utf8_put(c, o);
-    size_t k = 0;
-    for (int j = 0; j < m->len; j++)
-        k += chx_utf8_put(xrem_uc_lower_pool[m->off + j], o + k);
-    return k;
 }
 
 static xrem_status chx_lower(const char *s, char **out)
@@ -169,11 +96,12 @@ static xrem_status chx_lower(const char *s, char **out)
             i += l;
             continue;
         }
-        int64_t cp = chx_utf8_next((const unsigned char *)s + i, n - i, &l);
-        if (cp < 0)
+        uint32_t cp;
+        l = xrem_utf8_decode(s + i, n - i, &cp);
+        if (cp == XREM_UTF8_INVALID)
             o[k++] = s[i];
         else
-            k += chx_lower_cp((uint32_t)cp, o + k);
+            k += xrem_pylower_char(cp, o + k);
         i += l;
     }
     o[k] = 0;
@@ -183,26 +111,6 @@ static xrem_status chx_lower(const char *s, char **out)
 
 /* ---------------------------------------------------------------------------------------------
  * Loading */
-
-static const char *const chx_special_names[3] = {"[CLS]", "[SEP]", "[PAD]"};
-
-static xrem_status chx_load_vocab(xrem_chexbert *m, xrem_weights *w, const char *path)
-{
-    char **tok = NULL;
-    int64_t n = 0;
-    xrem_status s = xrem_weights_vocab(w, &tok, &n);
-    if (!s && n != m->bert.cfg.vocab)
-        s = xrem_fail(XREM_ERR_FORMAT, "%s: the vocabulary has %lld tokens, the word embeddings %d rows", path,
-                      (long long)n, m->bert.cfg.vocab);
-    if (!s) s = xrem_vocab_from_strings((const char *const *)tok, n, &m->vocab);
-    xrem_strings_free(tok, n);
-    if (s) return s;
-    int32_t *ids[3] = {&m->cls, &m->sep, &m->pad};
-    for (int i = 0; i < 3; i++)
-        if ((*ids[i] = xrem_vocab_id(m->vocab, chx_special_names[i])) < 0)
-            return xrem_fail(XREM_ERR_FORMAT, "%s: the vocabulary lacks %s", path, chx_special_names[i]);
-    return XREM_OK;
-}
 
 int xrem_chexbert_head_offset(int j)
 {
@@ -217,7 +125,7 @@ int xrem_chexbert_head_classes(int j)
 /* linear_heads.0..13 stacked into one [54, C] matrix and [54] bias: one GEMM for all heads. */
 static xrem_status chx_load_heads(xrem_chexbert *m, xrem_weights *w)
 {
-    const int64_t C = m->bert.cfg.C, K = XREM_CHEXBERT_NLOGITS;
+    const int64_t C = m->enc.bert.cfg.C, K = XREM_CHEXBERT_NLOGITS;
     float *W = malloc(sizeof(float) * (size_t)(K * C)), *b = malloc(sizeof(float) * (size_t)K);
     xrem_status s = W && b ? XREM_OK : xrem_fail(XREM_ERR_NOMEM, "out of memory");
     for (int j = 0; !s && j < XREM_CHEXBERT_NCOND; j++) {
@@ -237,43 +145,32 @@ static xrem_status chx_load_heads(xrem_chexbert *m, xrem_weights *w)
     }
     if (!s && xrem_weights_has(w, "linear_heads.14.weight"))
         s = xrem_fail(XREM_ERR_FORMAT, "%s: a 15th head (linear_heads.14); CheXbert has 14", xrem_weights_path(w));
-    if (!s) s = xrem_tensor_from_host(m->be, W, 2, (int64_t[]){K, C}, &m->head_w);
-    if (!s) s = xrem_tensor_from_host(m->be, b, 1, (int64_t[]){K}, &m->head_b);
+    if (!s) s = xrem_tensor_from_host(m->enc.be, W, 2, (int64_t[]){K, C}, &m->head_w);
+    if (!s) s = xrem_tensor_from_host(m->enc.be, b, 1, (int64_t[]){K}, &m->head_b);
     free(W);
     free(b);
     return s;
 }
 
+/* After the encoder: the usable length, then the heads. */
+static xrem_status chx_load_rest(void *user, xrem_weights *w)
+{
+    xrem_chexbert *m = user;
+    const int P = m->enc.bert.cfg.max_pos - m->enc.bert.cfg.pos_offset;
+    m->max_len = P < XREM_CHEXBERT_MAX_LEN ? P : XREM_CHEXBERT_MAX_LEN;
+    if (m->max_len < 2)
+        return xrem_fail(XREM_ERR_FORMAT, "%s: %d positions; [CLS] [SEP] needs 2", xrem_weights_path(w), P);
+    return chx_load_heads(m, w);
+}
+
 xrem_status xrem_chexbert_load(const char *path, xrem_backend *be, xrem_chexbert **out)
 {
     *out = NULL;
-    xrem_weights *w = NULL;
-    xrem_status s = xrem_weights_open(path, &w);
-    if (s) return s;
     xrem_chexbert *m = calloc(1, sizeof *m);
-    if (!m) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
-    if (!s) s = xrem_weights_expect_arch(w, "chexbert");
-    if (!s) s = xrem_backend_check(be);
-    if (!s) {
-        m->be = be;
-        s = xrem_bert_load(w, be, "bert.", &m->bert);
-    }
-    if (!s && m->bert.cfg.fusion_layer != m->bert.cfg.L)
-        s = xrem_fail(XREM_ERR_FORMAT, "%s: config fusion_layer %d: CheXbert has no cross-attention", path,
-                      m->bert.cfg.fusion_layer);
-    if (!s) {
-        const int P = m->bert.cfg.max_pos - m->bert.cfg.pos_offset;
-        m->max_len = P < XREM_CHEXBERT_MAX_LEN ? P : XREM_CHEXBERT_MAX_LEN;
-        if (m->max_len < 2) s = xrem_fail(XREM_ERR_FORMAT, "%s: %d positions; [CLS] [SEP] needs 2", path, P);
-    }
-    if (!s) s = chx_load_heads(m, w);
-    if (!s && !(m->sha256 = strdup(xrem_weights_sha256(w)))) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
-    if (!s && xrem_weights_has(w, "tokenizer/vocab")) s = chx_load_vocab(m, w, path);
-    xrem_weights_close(w);
+    xrem_status s = xrem_bert_cls_load(m ? &m->enc : NULL, path, be, "chexbert", "CheXbert", chx_load_rest, m);
     if (s) {
-        if (m) m->be = be;
         xrem_chexbert_free(m);
-        return strstr(xrem_last_error(), path) ? s : xrem_fail_context(s, "loading %s", path);
+        return s;
     }
     *out = m;
     return XREM_OK;
@@ -282,22 +179,19 @@ xrem_status xrem_chexbert_load(const char *path, xrem_backend *be, xrem_chexbert
 void xrem_chexbert_free(xrem_chexbert *m)
 {
     if (!m) return;
-    xrem_bert_release(&m->bert, m->be);
-    xrem_tensor_release(m->be, &m->head_w);
-    xrem_tensor_release(m->be, &m->head_b);
-    xrem_arena_release(&m->arena);
-    xrem_vocab_free(m->vocab);
-    free(m->sha256);
+    xrem_tensor_release(m->enc.be, &m->head_w);
+    xrem_tensor_release(m->enc.be, &m->head_b);
+    xrem_bert_cls_release(&m->enc);
     free(m);
 }
 
 const xrem_bert *xrem_chexbert_bert(const xrem_chexbert *m)
 {
-    return &m->bert;
+    return &m->enc.bert;
 }
 int xrem_chexbert_hidden(const xrem_chexbert *m)
 {
-    return m->bert.cfg.C;
+    return m->enc.bert.cfg.C;
 }
 int xrem_chexbert_max_len(const xrem_chexbert *m)
 {
@@ -305,16 +199,16 @@ int xrem_chexbert_max_len(const xrem_chexbert *m)
 }
 const char *xrem_chexbert_sha256(const xrem_chexbert *m)
 {
-    return m->sha256;
+    return m->enc.sha256;
 }
 const xrem_vocab *xrem_chexbert_vocab(const xrem_chexbert *m)
 {
-    return m->vocab;
+    return m->enc.vocab;
 }
 
 size_t xrem_chexbert_params(const xrem_chexbert *m)
 {
-    return xrem_bert_params(&m->bert) + (size_t)XREM_CHEXBERT_NLOGITS * ((size_t)m->bert.cfg.C + 1);
+    return xrem_bert_params(&m->enc.bert) + (size_t)XREM_CHEXBERT_NLOGITS * ((size_t)m->enc.bert.cfg.C + 1);
 }
 
 /* ---------------------------------------------------------------------------------------------
@@ -322,7 +216,7 @@ size_t xrem_chexbert_params(const xrem_chexbert *m)
 
 static xrem_status chx_check_vocab(const xrem_chexbert *m)
 {
-    if (!m->vocab)
+    if (!m->enc.vocab)
         return xrem_fail(XREM_ERR_ARG, "this CheXbert weights file has no vocabulary (convert it with --vocab)");
     return XREM_OK;
 }
@@ -338,13 +232,13 @@ xrem_status xrem_chexbert_encode(const xrem_chexbert *m, const char *text, int32
     int64_t n = 0;
     s = xrem_chexbert_clean(text, &clean);
     if (!s) s = chx_lower(clean, &low);
-    if (!s) s = xrem_wordpiece_tokenize(m->vocab, low, &tok, &n);
+    if (!s) s = xrem_wordpiece_tokenize(m->enc.vocab, low, &tok, &n);
     if (!s) {
         /* [CLS] tokens [SEP]; longer than max_len: the first max_len-1 + [SEP] */
         const int64_t keep = n + 1 < m->max_len ? n : m->max_len - 2;
-        ids[0] = m->cls;
+        ids[0] = m->enc.cls;
         memcpy(ids + 1, tok, sizeof(int32_t) * (size_t)keep);
-        ids[keep + 1] = m->sep;
+        ids[keep + 1] = m->enc.sep;
         *len = (int)keep + 2;
     }
     free(clean);
@@ -356,117 +250,38 @@ xrem_status xrem_chexbert_encode(const xrem_chexbert *m, const char *text, int32
 /* ---------------------------------------------------------------------------------------------
  * The network */
 
-/* Make the arena at least `bytes`; grows only, so steady-state calls allocate nothing. */
-static xrem_status chx_reserve(xrem_chexbert *m, size_t bytes)
-{
-    xrem_arena_reset(&m->arena);
-    if (bytes <= m->arena.cap) return XREM_OK;
-    xrem_arena_release(&m->arena);
-    return xrem_arena_init(&m->arena, m->be, bytes);
-}
-
-static size_t chx_small_bytes(int64_t rows, int64_t cols)
-{
-    return (size_t)(rows * cols) * sizeof(float) + 64;
-}
-
 xrem_status xrem_chexbert_forward(xrem_chexbert *m, const int32_t *ids, const int32_t *mask, int B, int T,
                                   float *logits, float *cls)
 {
     if (B <= 0 || T <= 0 || !ids) return xrem_fail(XREM_ERR_ARG, "CheXbert: no input (B %d, T %d)", B, T);
-    xrem_status s = xrem_bert_check_input(&m->bert, ids, B, T);
+    xrem_status s = xrem_bert_check_input(&m->enc.bert, ids, B, T);
+    const int64_t C = m->enc.bert.cfg.C, K = XREM_CHEXBERT_NLOGITS;
+    xrem_tensor h; /* final_hidden[:, 0] */
+    if (!s) s = xrem_bert_cls_forward(&m->enc, ids, NULL, mask, B, T, xrem_bert_cls_small_bytes(B, K), &h);
     if (s) return s;
-    const int64_t BT = (int64_t)B * T, C = m->bert.cfg.C, K = XREM_CHEXBERT_NLOGITS;
-    float *fm = mask ? malloc(sizeof(float) * (size_t)BT) : NULL;
-    if (mask && !fm) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
-    for (int64_t i = 0; fm && i < BT; i++)
-        fm[i] = mask[i] != 0;
-    s = chx_reserve(m, xrem_bert_arena_bytes(&m->bert, B, T, 0, 0) + chx_small_bytes(B, C) + chx_small_bytes(B, K));
-    if (!s) {
-        xrem_backend *be = m->be;
-        xrem_tensor x = xrem_bert_embed(&m->bert, be, &m->arena, ids, NULL, B, T);
-        xrem_bert_layers(&m->bert, be, &m->arena, &x, fm, 0, m->bert.cfg.L, NULL, NULL, NULL);
-        xrem_tensor h = xrem_arena_f32_2d(&m->arena, B, C); /* final_hidden[:, 0] */
-        be->copy2d(be, h.data, C, x.data, T * C, B, C);
-        xrem_tensor o = xrem_arena_f32_2d(&m->arena, B, K);
-        be->linear(be, &o, &h, &m->head_w, &m->head_b);
-        if (logits) be->download(be, logits, o.data, sizeof(float) * (size_t)(B * K));
-        if (cls) be->download(be, cls, h.data, sizeof(float) * (size_t)(B * C));
-        s = be->sync(be);
-    }
-    free(fm);
-    return s;
+    xrem_backend *be = m->enc.be;
+    xrem_tensor o = xrem_arena_f32_2d(&m->enc.arena, B, K);
+    be->linear(be, &o, &h, &m->head_w, &m->head_b);
+    if (logits) be->download(be, logits, o.data, sizeof(float) * (size_t)(B * K));
+    if (cls) be->download(be, cls, h.data, sizeof(float) * (size_t)(B * C));
+    return be->sync(be);
 }
 
 /* ---------------------------------------------------------------------------------------------
  * Many reports: encode all, sort by length, run batches of similar length. */
 
-typedef struct {
-    int32_t *ids; /* every report's ids, back to back */
-    int64_t *off; /* [n] */
-    int *len;     /* [n] */
-    int *order;   /* [n] reports by increasing length */
-} chx_set;
-
-static void chx_set_free(chx_set *p)
-{
-    free(p->ids);
-    free(p->off);
-    free(p->len);
-    free(p->order);
-}
-
-/* Sort key: length in the high half, report index in the low half (ties keep the callers' order). */
-static int chx_cmp_key(const void *x, const void *y)
-{
-    const int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-    return (a > b) - (a < b);
-}
-
-/* Append len ids to the pool (grown by doubling). */
-static xrem_status chx_pool_append(chx_set *p, size_t *used, size_t *cap, const int32_t *ids, int len)
-{
-    if (*used + (size_t)len > *cap) {
-        size_t c = 2 * *cap + (size_t)len;
-        int32_t *g = realloc(p->ids, sizeof(int32_t) * c);
-        if (!g) return xrem_fail(XREM_ERR_NOMEM, "out of memory for the reports' token ids");
-        p->ids = g;
-        *cap = c;
-    }
-    memcpy(p->ids + *used, ids, sizeof(int32_t) * (size_t)len);
-    *used += (size_t)len;
-    return XREM_OK;
-}
-
-static xrem_status chx_encode_all(const xrem_chexbert *m, const char *const *texts, int n, chx_set *p)
+static xrem_status chx_encode_all(const xrem_chexbert *m, const char *const *texts, int n, xrem_bert_seqs *p)
 {
     int32_t *tmp = malloc(sizeof(int32_t) * (size_t)m->max_len);
-    size_t used = 0, cap = 0;
-    p->off = malloc(sizeof(int64_t) * (size_t)n);
-    p->len = malloc(sizeof(int) * (size_t)n);
-    p->order = malloc(sizeof(int) * (size_t)n);
-    int64_t *key = malloc(sizeof(int64_t) * (size_t)n);
-    xrem_status s = tmp && p->off && p->len && p->order && key
-                        ? XREM_OK
-                        : xrem_fail(XREM_ERR_NOMEM, "out of memory for %d reports", n);
+    xrem_status s = tmp ? XREM_OK : xrem_fail(XREM_ERR_NOMEM, "out of memory for %d reports", n);
     for (int i = 0; !s && i < n; i++) {
-        p->off[i] = (int64_t)used;
-        s = texts[i] ? xrem_chexbert_encode(m, texts[i], tmp, &p->len[i])
-                     : xrem_fail(XREM_ERR_ARG, "CheXbert: text is NULL");
-        if (!s) s = chx_pool_append(p, &used, &cap, tmp, p->len[i]);
-        if (s)
-            xrem_fail_context(s, "CheXbert report %d", i);
-        else
-            key[i] = (int64_t)p->len[i] << 32 | i;
+        int len = 0;
+        s = texts[i] ? xrem_chexbert_encode(m, texts[i], tmp, &len) : xrem_fail(XREM_ERR_ARG, "CheXbert: text is NULL");
+        if (!s) s = xrem_bert_seqs_add(p, i, tmp, len);
+        if (s) xrem_fail_context(s, "CheXbert report %d", i);
     }
     free(tmp);
-    if (!s) {
-        qsort(key, (size_t)n, sizeof *key, chx_cmp_key);
-        for (int i = 0; i < n; i++)
-            p->order[i] = (int)(key[i] & 0xFFFFFFFF);
-    }
-    free(key);
-    return s;
+    return s ? s : xrem_bert_seqs_sort(p);
 }
 
 /* torch.argmax: the first maximum. */
@@ -478,41 +293,28 @@ static int chx_argmax(const float *x, int k)
     return best;
 }
 
-static xrem_status chx_run_sorted(xrem_chexbert *m, const chx_set *p, int n, int32_t *classes, float *cls)
+typedef struct {
+    xrem_chexbert *m;
+    float *lg, *h;    /* [CHX_BATCH, 54], [CHX_BATCH, C] */
+    int32_t *classes; /* [n, 14] or NULL */
+    float *cls;       /* [n, C] or NULL */
+} chx_batch;
+
+/* One batch of the sorted reports; results scattered back to the callers' order. */
+static xrem_status chx_run_batch(void *user, const int *idx, int B, int T, const int32_t *ids, int32_t *types,
+                                 const int32_t *mask)
 {
-    const int Tmax = p->len[p->order[n - 1]];
-    const int64_t C = m->bert.cfg.C, K = XREM_CHEXBERT_NLOGITS;
-    int32_t *ids = malloc(sizeof(int32_t) * (size_t)CHX_BATCH * (size_t)Tmax * 2);
-    float *lg = malloc(sizeof(float) * (size_t)(CHX_BATCH * K)), *h = malloc(sizeof(float) * (size_t)(CHX_BATCH * C));
-    xrem_status s = ids && lg && h ? XREM_OK : xrem_fail(XREM_ERR_NOMEM, "out of memory");
-    for (int k0 = 0, B; !s && k0 < n; k0 += B) {
-        int T = p->len[p->order[k0]];
-        for (B = 1; k0 + B < n && B < CHX_BATCH; B++) {
-            const int t = p->len[p->order[k0 + B]];
-            if ((int64_t)(B + 1) * t > CHX_BATCH_TOKENS) break;
-            T = t;
-        }
-        int32_t *mask = ids + (size_t)B * T;
-        for (int b = 0; b < B; b++) {
-            const int i = p->order[k0 + b];
-            for (int t = 0; t < T; t++) {
-                const int real = t < p->len[i];
-                ids[b * T + t] = real ? p->ids[p->off[i] + t] : m->pad;
-                mask[b * T + t] = real;
-            }
-        }
-        s = xrem_chexbert_forward(m, ids, mask, B, T, lg, cls ? h : NULL);
-        for (int b = 0; !s && b < B; b++) {
-            const int i = p->order[k0 + b];
-            for (int j = 0; classes && j < XREM_CHEXBERT_NCOND; j++)
-                classes[(size_t)i * XREM_CHEXBERT_NCOND + j] =
-                    chx_argmax(lg + b * K + xrem_chexbert_head_offset(j), xrem_chexbert_head_classes(j));
-            if (cls) memcpy(cls + (size_t)i * C, h + b * C, sizeof(float) * (size_t)C);
-        }
+    (void)types;
+    chx_batch *c = user;
+    const int64_t C = c->m->enc.bert.cfg.C, K = XREM_CHEXBERT_NLOGITS;
+    xrem_status s = xrem_chexbert_forward(c->m, ids, mask, B, T, c->lg, c->cls ? c->h : NULL);
+    for (int b = 0; !s && b < B; b++) {
+        const int i = idx[b];
+        for (int j = 0; c->classes && j < XREM_CHEXBERT_NCOND; j++)
+            c->classes[(size_t)i * XREM_CHEXBERT_NCOND + j] =
+                chx_argmax(c->lg + b * K + xrem_chexbert_head_offset(j), xrem_chexbert_head_classes(j));
+        if (c->cls) memcpy(c->cls + (size_t)i * C, c->h + b * C, sizeof(float) * (size_t)C);
     }
-    free(ids);
-    free(lg);
-    free(h);
     return s;
 }
 
@@ -523,10 +325,17 @@ xrem_status xrem_chexbert_run(xrem_chexbert *m, const char *const *texts, int n,
     if (!texts) return xrem_fail(XREM_ERR_ARG, "CheXbert: the text array is NULL");
     xrem_status s = chx_check_vocab(m);
     if (s) return s;
-    chx_set p = {0};
-    s = chx_encode_all(m, texts, n, &p);
-    if (!s) s = chx_run_sorted(m, &p, n, classes, cls);
-    chx_set_free(&p);
+    const int64_t C = m->enc.bert.cfg.C, K = XREM_CHEXBERT_NLOGITS;
+    chx_batch c = {m, malloc(sizeof(float) * (size_t)(CHX_BATCH * K)), malloc(sizeof(float) * (size_t)(CHX_BATCH * C)),
+                   classes, cls};
+    xrem_bert_seqs p;
+    s = xrem_bert_seqs_init(&p, n, "reports");
+    if (!s && !(c.lg && c.h)) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    if (!s) s = chx_encode_all(m, texts, n, &p);
+    if (!s) s = xrem_bert_seqs_run(&p, m->enc.pad, CHX_BATCH, CHX_BATCH_TOKENS, chx_run_batch, &c);
+    xrem_bert_seqs_free(&p);
+    free(c.lg);
+    free(c.h);
     return s;
 }
 

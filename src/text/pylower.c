@@ -212,6 +212,29 @@ size_t xrem_pylower_into(const char *src, size_t n, char **buf, size_t *cap)
     return on;
 }
 
+size_t xrem_utf8_decode(const char *s, size_t n, uint32_t *cp)
+{
+    size_t l = pl_dec((const unsigned char *)s, n, 0, cp);
+    if (*cp == PL_INVALID) *cp = XREM_UTF8_INVALID;
+    return l;
+}
+
+size_t xrem_utf8_encode(uint32_t cp, char *o)
+{
+    return pl_enc(cp, o);
+}
+
+size_t xrem_pylower_char(uint32_t cp, char *o)
+{
+    if (cp >= 'A' && cp <= 'Z') return pl_enc(cp + 32, o);
+    const xrem_uc_map *m = cp < 0x80 ? NULL : pl_lower_map(cp);
+    if (!m) return pl_enc(cp, o);
+    size_t k = 0;
+    for (unsigned j = 0; j < m->len; j++)
+        k += pl_enc(xrem_uc_lower_pool[m->off + j], o + k);
+    return k;
+}
+
 xrem_status xrem_pystr_lower(const char *s, size_t len, char **out, size_t *out_len)
 {
     if (!out || (!s && len)) return xrem_fail(XREM_ERR_ARG, "xrem_pystr_lower: NULL argument");

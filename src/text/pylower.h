@@ -23,6 +23,7 @@
 #define XREM_TEXT_PYLOWER_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "xrem/status.h"
 
@@ -41,6 +42,17 @@ size_t xrem_pylower_into(const char *s, size_t n, char **buf, size_t *cap);
  * length (out_len may be NULL). XREM_ERR_ARG for a NULL out or a NULL s with len > 0,
  * XREM_ERR_NOMEM when memory runs out. */
 xrem_status xrem_pystr_lower(const char *s, size_t len, char **out, size_t *out_len);
+
+/* The pieces, for callers that lowercase one character at a time (CheXbert: transformers'
+ * tokenize() lowers each character outside special tokens, so there is no Final_Sigma context). */
+#define XREM_UTF8_INVALID UINT32_MAX
+/* The code point starting s[0..n) (n > 0): returns its length in bytes; a byte that does not start
+ * valid UTF-8 gives *cp = XREM_UTF8_INVALID and length 1. */
+size_t xrem_utf8_decode(const char *s, size_t n, uint32_t *cp);
+/* UTF-8 of cp (<= 0x10FFFF) into o (room for 4); returns the bytes written. */
+size_t xrem_utf8_encode(uint32_t cp, char *o);
+/* chr(cp).lower() into o (room for 4 * XREM_UC_MAX_LOWER = 12 bytes); returns the bytes written. */
+size_t xrem_pylower_char(uint32_t cp, char *o);
 
 #ifdef __cplusplus
 }
