@@ -370,6 +370,57 @@ def read_vocab(path):
     return toks
 
 
+# ---- shared by convert_albef.py, convert_nli.py and convert_chexbert.py ----------------------------------
+def prepare_vocab(vocab, vocab_tokens, no_vocab, dtype):
+    """Check --dtype and return the vocabulary tokens (read from `vocab` unless given), or None with --no-vocab."""
+    if dtype not in ("float32", "float16", "bfloat16"):
+        raise ConvertError("--dtype must be float32, float16 or bfloat16, got '%s'" % dtype)
+    if vocab is not None and vocab_tokens is None:
+        vocab_tokens = read_vocab(vocab)
+    if vocab_tokens is None and not no_vocab:
+        raise ConvertError("no vocabulary: pass --vocab VOCAB.txt (bert-base-uncased vocab) or --no-vocab")
+    return vocab_tokens
+
+
+def check_vocab(vocab_tokens, vocab_size, specials=()):
+    """The vocabulary must fit the word-embedding rows and hold the special tokens the model needs."""
+    if vocab_tokens is None:
+        return
+    if len(vocab_tokens) != vocab_size:
+        raise ConvertError("vocabulary has %d tokens, the checkpoint's word_embeddings has %d rows"
+                           % (len(vocab_tokens), vocab_size))
+    for t in specials:
+        if t not in vocab_tokens:
+            raise ConvertError("vocabulary lacks %s" % t)
+
+
+def write_tensor(f, key, orig, t, dtype):
+    """One weight as float32, float16 (refused when it overflows) or bfloat16 (uint16 + attr 'bfloat16')."""
+    t = t.detach().to(torch.float32).contiguous()
+    if dtype == "float32":
+        f.create_dataset(key, data=t.numpy())
+    elif dtype == "float16":
+        h = t.to(torch.float16)
+        if not bool(torch.isfinite(h).all()):
+            raise ConvertError("key '%s' overflows float16" % orig)
+        f.create_dataset(key, data=h.numpy())
+    else:
+        bits = t.to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
+        f.create_dataset(key, data=bits).attrs["bfloat16"] = np.int32(1)
+
+
+def write_wordpiece(f, vocab_tokens, **attrs):
+    """Group `tokenizer`: the vocabulary in id order (variable-length UTF-8), lowercasing WordPiece, + attrs."""
+    if vocab_tokens is None:
+        return
+    tg = f.create_group("tokenizer")
+    tg.create_dataset("vocab", data=np.array(vocab_tokens, dtype=object), dtype=h5py.string_dtype(encoding="utf-8"))
+    tg.attrs["do_lower_case"] = np.int32(1)
+    tg.attrs["kind"] = "wordpiece"
+    for k, v in attrs.items():
+        tg.attrs[k] = np.int32(v)
+
+
 # ----------------------------------------------------------------------------------------------------------
 def convert(in_path, out_path, arch, vocab=None, vocab_tokens=None, no_vocab=False, image_res=None,
             vit_heads=12, bert_heads=12, dtype="float32", trust_pickle=False, quiet=False):
@@ -377,20 +428,13 @@ def convert(in_path, out_path, arch, vocab=None, vocab_tokens=None, no_vocab=Fal
     Returns the config dict. Raises ConvertError on anything it refuses."""
     if arch not in ARCHS:
         raise ConvertError("--arch must be one of %s, got '%s'" % ("|".join(ARCHS), arch))
-    if dtype not in ("float32", "float16", "bfloat16"):
-        raise ConvertError("--dtype must be float32, float16 or bfloat16, got '%s'" % dtype)
-    if vocab is not None and vocab_tokens is None:
-        vocab_tokens = read_vocab(vocab)
-    if vocab_tokens is None and not no_vocab:
-        raise ConvertError("no vocabulary: pass --vocab VOCAB.txt (bert-base-uncased vocab) or --no-vocab")
+    vocab_tokens = prepare_vocab(vocab, vocab_tokens, no_vocab, dtype)
 
     sd = load_state_dict(in_path, trust_pickle)
     kept, dropped = strip_layout(sd, arch)
     c = infer_config(kept, arch, vit_heads, bert_heads)
     validate(kept, c, arch)
-    if vocab_tokens is not None and len(vocab_tokens) != c["vocab_size"]:
-        raise ConvertError("vocabulary has %d tokens, the checkpoint's word_embeddings has %d rows"
-                           % (len(vocab_tokens), c["vocab_size"]))
+    check_vocab(vocab_tokens, c["vocab_size"])
     if image_res is not None and (image_res <= 0 or image_res % c["patch_size"]):
         raise ConvertError("--image-res %d is not a positive multiple of patch_size %d" % (image_res, c["patch_size"]))
 
@@ -416,24 +460,8 @@ def convert(in_path, out_path, arch, vocab=None, vocab_tokens=None, no_vocab=Fal
             g.attrs["vit_ln_eps"] = np.float64(VIT_LN_EPS)
             g.attrs["bert_ln_eps"] = np.float64(BERT_LN_EPS)
             for k in sorted(kept):
-                t = kept[k][1].detach().to(torch.float32).contiguous()
-                if dtype == "float32":
-                    f.create_dataset(k, data=t.numpy())
-                elif dtype == "float16":
-                    h = t.to(torch.float16)
-                    if not bool(torch.isfinite(h).all()):
-                        raise ConvertError("key '%s' overflows float16" % kept[k][0])
-                    f.create_dataset(k, data=h.numpy())
-                else:
-                    bits = t.to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
-                    d = f.create_dataset(k, data=bits)
-                    d.attrs["bfloat16"] = np.int32(1)
-            if vocab_tokens is not None:
-                tg = f.create_group("tokenizer")
-                tg.create_dataset("vocab", data=np.array(vocab_tokens, dtype=object),
-                                  dtype=h5py.string_dtype(encoding="utf-8"))
-                tg.attrs["do_lower_case"] = np.int32(1)
-                tg.attrs["kind"] = "wordpiece"
+                write_tensor(f, k, kept[k][0], kept[k][1], dtype)
+            write_wordpiece(f, vocab_tokens)
         os.replace(tmp, out_path)
     except BaseException:
         if os.path.exists(tmp):

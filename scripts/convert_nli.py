@@ -223,20 +223,6 @@ def validate(kept, c):
 
 
 # ----------------------------------------------------------------------------------------------------------
-def _write_tensor(f, key, orig, t, dtype):
-    t = t.detach().to(torch.float32).contiguous()
-    if dtype == "float32":
-        f.create_dataset(key, data=t.numpy())
-    elif dtype == "float16":
-        h = t.to(torch.float16)
-        if not bool(torch.isfinite(h).all()):
-            raise ConvertError("key '%s' overflows float16" % orig)
-        f.create_dataset(key, data=h.numpy())
-    else:
-        bits = t.to(torch.bfloat16).view(torch.int16).numpy().view(np.uint16)
-        f.create_dataset(key, data=bits).attrs["bfloat16"] = np.int32(1)
-
-
 def _write(in_path, out_path, kept, c, vocab_tokens, dtype):
     tmp = out_path + ".tmp"
     try:
@@ -253,14 +239,8 @@ def _write(in_path, out_path, kept, c, vocab_tokens, dtype):
                 g.attrs[k] = np.int32(c[k])
             g.attrs["bert_ln_eps"] = np.float64(BERT_LN_EPS)
             for k in sorted(kept):
-                _write_tensor(f, k, kept[k][0], kept[k][1], dtype)
-            if vocab_tokens is not None:
-                tg = f.create_group("tokenizer")
-                tg.create_dataset("vocab", data=np.array(vocab_tokens, dtype=object),
-                                  dtype=h5py.string_dtype(encoding="utf-8"))
-                tg.attrs["do_lower_case"] = np.int32(1)
-                tg.attrs["force_lowercase"] = np.int32(1)
-                tg.attrs["kind"] = "wordpiece"
+                convert_albef.write_tensor(f, k, kept[k][0], kept[k][1], dtype)
+            convert_albef.write_wordpiece(f, vocab_tokens, force_lowercase=1)
         os.replace(tmp, out_path)
     except BaseException:
         if os.path.exists(tmp):
@@ -272,22 +252,11 @@ def convert(in_path, out_path, vocab=None, vocab_tokens=None, no_vocab=False, nu
             trust_pickle=False, quiet=False):
     """Convert in_path -> out_path. vocab: a vocab file path, or vocab_tokens: a list of tokens.
     Returns the config dict. Raises ConvertError on anything it refuses."""
-    if dtype not in ("float32", "float16", "bfloat16"):
-        raise ConvertError("--dtype must be float32, float16 or bfloat16, got '%s'" % dtype)
-    if vocab is not None and vocab_tokens is None:
-        vocab_tokens = convert_albef.read_vocab(vocab)
-    if vocab_tokens is None and not no_vocab:
-        raise ConvertError("no vocabulary: pass --vocab VOCAB.txt (bert-base-uncased vocab) or --no-vocab")
+    vocab_tokens = convert_albef.prepare_vocab(vocab, vocab_tokens, no_vocab, dtype)
     kept, dropped = strip_layout(load_state_dict(in_path, trust_pickle))
     c = infer_config(kept, num_heads)
     validate(kept, c)
-    if vocab_tokens is not None:
-        if len(vocab_tokens) != c["vocab_size"]:
-            raise ConvertError("vocabulary has %d tokens, the checkpoint's word_embeddings has %d rows"
-                               % (len(vocab_tokens), c["vocab_size"]))
-        for t in ("[PAD]", "[UNK]", "[CLS]", "[SEP]"):
-            if t not in vocab_tokens:
-                raise ConvertError("vocabulary lacks %s" % t)
+    convert_albef.check_vocab(vocab_tokens, c["vocab_size"], ("[PAD]", "[UNK]", "[CLS]", "[SEP]"))
     _write(in_path, out_path, kept, c, vocab_tokens, dtype)
     if not quiet:
         print("convert_nli: %s -> %s: arch %s, %d tensors kept, %d ignored (%s)" % (
