@@ -258,32 +258,83 @@ xrem_status xrem_h5_read_f32(xrem_h5 *f, const char *name, int want_ndim, const 
     return xrem__h5_read(f, name, want_ndim, want_ne, 0, (void **)out, ne);
 }
 
-xrem_status xrem_h5_read_f32_rows(xrem_h5 *f, const char *name, int64_t row0, int64_t nrows, float *out)
+/* Select rows [row0, row0+nrows) of ds (the other dimensions whole) into *fsp, with a memory space
+ * of the same shape in *msp. */
+static xrem_status xrem__h5_rows(xrem_h5 *f, const char *name, hid_t ds, int64_t row0, int64_t nrows, hid_t *fsp,
+                                 hid_t *msp)
 {
-    hid_t ds = -1;
-    xrem_status s = xrem__h5_open_ds(f, name, &ds);
-    if (s) return s;
-    hid_t sp = H5Dget_space(ds);
-    int nd = H5Sget_simple_extent_ndims(sp);
-    hsize_t dims[H5S_MAX_RANK], start[H5S_MAX_RANK] = {0}, count[H5S_MAX_RANK];
+    hsize_t dims[H5S_MAX_RANK] = {0}, start[H5S_MAX_RANK] = {0}, count[H5S_MAX_RANK];
+    *fsp = H5Dget_space(ds);
+    int nd = H5Sget_simple_extent_ndims(*fsp);
+    xrem_status s = XREM_OK;
     if (nd < 1 || nd > XREM_MAX_DIMS) s = xrem_fail(XREM_ERR_SHAPE, "%s: dataset '%s' rank %d", f->path, name, nd);
-    if (!s) H5Sget_simple_extent_dims(sp, dims, NULL);
+    if (!s) H5Sget_simple_extent_dims(*fsp, dims, NULL);
     if (!s && (row0 < 0 || nrows < 0 || (hsize_t)(row0 + nrows) > dims[0]))
         s = xrem_fail(XREM_ERR_SHAPE, "%s: rows %lld..%lld of '%s' out of range (%llu rows)", f->path, (long long)row0,
                       (long long)(row0 + nrows), name, (unsigned long long)dims[0]);
-    hid_t ms = -1;
-    if (!s) {
-        for (int i = 0; i < nd; i++) count[i] = dims[i];
-        start[0] = (hsize_t)row0;
-        count[0] = (hsize_t)nrows;
-        H5Sselect_hyperslab(sp, H5S_SELECT_SET, start, NULL, count, NULL);
-        ms = H5Screate_simple(nd, count, NULL);
-        if (H5Dread(ds, H5T_NATIVE_FLOAT, ms, sp, H5P_DEFAULT, out) < 0)
-            s = xrem_fail(XREM_ERR_IO, "%s: cannot read rows of '%s' (truncated or not float?)", f->path, name);
+    if (s) {
+        H5Sclose(*fsp);
+        return s;
     }
-    if (ms >= 0) H5Sclose(ms);
-    H5Sclose(sp);
+    for (int i = 0; i < nd; i++) count[i] = dims[i];
+    start[0] = (hsize_t)row0;
+    count[0] = (hsize_t)nrows;
+    H5Sselect_hyperslab(*fsp, H5S_SELECT_SET, start, NULL, count, NULL);
+    *msp = H5Screate_simple(nd, count, NULL);
+    return XREM_OK;
+}
+
+/* Read (write = 0) or write rows of a float dataset. */
+static xrem_status xrem__h5_rows_io(xrem_h5 *f, const char *name, int64_t row0, int64_t nrows, float *data, int write)
+{
+    hid_t ds = -1, fsp = -1, msp = -1;
+    xrem_status s = xrem__h5_open_ds(f, name, &ds);
+    if (s) return s;
+    s = xrem__h5_rows(f, name, ds, row0, nrows, &fsp, &msp);
+    if (!s) {
+        herr_t rc = write ? H5Dwrite(ds, H5T_NATIVE_FLOAT, msp, fsp, H5P_DEFAULT, data)
+                          : H5Dread(ds, H5T_NATIVE_FLOAT, msp, fsp, H5P_DEFAULT, data);
+        if (rc < 0)
+            s = xrem_fail(XREM_ERR_IO, "%s: cannot %s rows %lld..%lld of '%s' (%s)", f->path, write ? "write" : "read",
+                          (long long)row0, (long long)(row0 + nrows), name,
+                          write ? "disk full?" : "truncated or not float?");
+        H5Sclose(msp);
+        H5Sclose(fsp);
+    }
     H5Dclose(ds);
+    return s;
+}
+
+xrem_status xrem_h5_read_f32_rows(xrem_h5 *f, const char *name, int64_t row0, int64_t nrows, float *out)
+{
+    return xrem__h5_rows_io(f, name, row0, nrows, out, 0);
+}
+
+xrem_status xrem_h5_write_f32_rows(xrem_h5 *f, const char *name, int64_t row0, int64_t nrows, const float *data)
+{
+    return xrem__h5_rows_io(f, name, row0, nrows, (float *)data, 1);
+}
+
+xrem_status xrem_h5_create_f32(xrem_h5 *f, const char *name, int ndim, const int64_t *ne, int deflate, int shuffle)
+{
+    hsize_t dims[XREM_MAX_DIMS], chunk[XREM_MAX_DIMS];
+    if (ndim < 1 || ndim > XREM_MAX_DIMS) return xrem_fail(XREM_ERR_ARG, "%s: rank %d for '%s'", f->path, ndim, name);
+    for (int i = 0; i < ndim; i++) {
+        dims[i] = (hsize_t)ne[i];
+        chunk[i] = i ? (hsize_t)ne[i] : 1; /* one row per chunk */
+    }
+    hid_t sp = H5Screate_simple(ndim, dims, NULL);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    xrem_status s = XREM_OK;
+    if (H5Pset_chunk(dcpl, ndim, chunk) < 0 || (shuffle && H5Pset_shuffle(dcpl) < 0) ||
+        (deflate > 0 && H5Pset_deflate(dcpl, (unsigned)deflate) < 0))
+        s = xrem_fail(XREM_ERR_UNSUPPORTED, "%s: cannot set chunking/deflate for '%s' (libhdf5 without zlib?)", f->path,
+                      name);
+    hid_t ds = s ? -1 : H5Dcreate2(f->id, name, H5T_NATIVE_FLOAT, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
+    if (!s && ds < 0) s = xrem_fail(XREM_ERR_IO, "%s: cannot create dataset '%s'", f->path, name);
+    if (ds >= 0) H5Dclose(ds);
+    H5Pclose(dcpl);
+    H5Sclose(sp);
     return s;
 }
 
@@ -371,14 +422,16 @@ xrem_status xrem_h5_read_strings(xrem_h5 *f, const char *name, char ***out, int6
 static xrem_status xrem__h5_write(xrem_h5 *f, const char *name, int ndim, const int64_t *ne, hid_t mt,
                                   const void *data)
 {
-    hsize_t dims[XREM_MAX_DIMS];
+    hsize_t dims[XREM_MAX_DIMS] = {0};
     for (int i = 0; i < ndim; i++) dims[i] = (hsize_t)ne[i];
     hid_t sp = H5Screate_simple(ndim, dims, NULL);
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
     hid_t ds = H5Dcreate2(f->id, name, mt, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
     xrem_status s = XREM_OK;
-    if (ds < 0 || H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0)
+    int64_t numel = 1;
+    for (int i = 0; i < ndim; i++) numel *= ne[i];
+    if (ds < 0 || (numel > 0 && H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
         s = xrem_fail(XREM_ERR_IO, "%s: cannot write dataset '%s'", f->path, name);
     if (ds >= 0) H5Dclose(ds);
     H5Pclose(lcpl);
@@ -394,6 +447,11 @@ xrem_status xrem_h5_write_f32(xrem_h5 *f, const char *name, int ndim, const int6
 xrem_status xrem_h5_write_i32(xrem_h5 *f, const char *name, int ndim, const int64_t *ne, const int32_t *data)
 {
     return xrem__h5_write(f, name, ndim, ne, H5T_NATIVE_INT32, data);
+}
+
+xrem_status xrem_h5_write_i64(xrem_h5 *f, const char *name, int ndim, const int64_t *ne, const int64_t *data)
+{
+    return xrem__h5_write(f, name, ndim, ne, H5T_NATIVE_INT64, data);
 }
 
 xrem_status xrem_h5_write_strings(xrem_h5 *f, const char *name, const char *const *str, int64_t n)

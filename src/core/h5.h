@@ -45,6 +45,12 @@ xrem_status xrem_h5_write_f32(xrem_h5 *f, const char *name, int ndim, const int6
                               const float *data);
 xrem_status xrem_h5_write_i32(xrem_h5 *f, const char *name, int ndim, const int64_t *ne,
                               const int32_t *data);
+xrem_status xrem_h5_write_i64(xrem_h5 *f, const char *name, int ndim, const int64_t *ne, const int64_t *data);
+/* A float32 dataset [ne0, ...] written later a few rows at a time (chunked one row per chunk;
+ * deflate level 0..9, byte shuffle on/off), so large image sets never sit in memory. */
+xrem_status xrem_h5_create_f32(xrem_h5 *f, const char *name, int ndim, const int64_t *ne, int deflate, int shuffle);
+/* Rows [row0, row0+nrows) of a float dataset, data holding nrows full rows. */
+xrem_status xrem_h5_write_f32_rows(xrem_h5 *f, const char *name, int64_t row0, int64_t nrows, const float *data);
 xrem_status xrem_h5_write_strings(xrem_h5 *f, const char *name, const char *const *s, int64_t n);
 
 /* Attributes on an object ("/" for the root, or a group/dataset path). */

@@ -310,43 +310,43 @@ static xrem_status xrem__prep_batch(const xrem__prep_list *l, int64_t i0, int n,
     return XREM_OK;
 }
 
-static xrem_status xrem__prep_attrs(xrem__h5s *f, const xrem_prep_mimic_opts *o, const xrem__prep_list *l)
+static xrem_status xrem__prep_attrs(xrem_h5 *f, const xrem_prep_mimic_opts *o, const xrem__prep_list *l)
 {
-    xrem_status s = xrem__h5s_attr_str(f, "/", "xrem_format", "cxr_images");
-    if (!s) s = xrem__h5s_attr_i64(f, "/", "version", 1);
-    if (!s) s = xrem__h5s_attr_i64(f, "/", "size", XREM_PREP_SIZE);
-    if (!s) s = xrem__h5s_attr_i64(f, "/", "n", l->n);
-    if (!s) s = xrem__h5s_attr_str(f, "/", "resample", XREM__PREP_FILTER);
-    if (!s) s = xrem__h5s_attr_str(f, "/", "jpg_root", o->jpg_root);
-    if (!s) s = xrem__h5s_attr_str(f, "/", "split_csv", o->split_csv);
-    if (!s) s = xrem__h5s_attr_str(f, "/", "split", o->split_name ? o->split_name : "test");
-    if (!s && o->reports_csv) s = xrem__h5s_attr_str(f, "/", "reports_csv", o->reports_csv);
-    if (!s && o->ids_csv) s = xrem__h5s_attr_str(f, "/", "ids_csv", o->ids_csv);
-    if (!s && o->views) s = xrem__h5s_attr_str(f, "/", "views", o->views);
-    if (!s && o->views) s = xrem__h5s_attr_str(f, "/", "metadata_csv", o->metadata_csv);
+    xrem_status s = xrem_h5_set_attr_str(f, "/", "xrem_format", "cxr_images");
+    if (!s) s = xrem_h5_set_attr_i64(f, "/", "version", 1);
+    if (!s) s = xrem_h5_set_attr_i64(f, "/", "size", XREM_PREP_SIZE);
+    if (!s) s = xrem_h5_set_attr_i64(f, "/", "n", l->n);
+    if (!s) s = xrem_h5_set_attr_str(f, "/", "resample", XREM__PREP_FILTER);
+    if (!s) s = xrem_h5_set_attr_str(f, "/", "jpg_root", o->jpg_root);
+    if (!s) s = xrem_h5_set_attr_str(f, "/", "split_csv", o->split_csv);
+    if (!s) s = xrem_h5_set_attr_str(f, "/", "split", o->split_name ? o->split_name : "test");
+    if (!s && o->reports_csv) s = xrem_h5_set_attr_str(f, "/", "reports_csv", o->reports_csv);
+    if (!s && o->ids_csv) s = xrem_h5_set_attr_str(f, "/", "ids_csv", o->ids_csv);
+    if (!s && o->views) s = xrem_h5_set_attr_str(f, "/", "views", o->views);
+    if (!s && o->views) s = xrem_h5_set_attr_str(f, "/", "metadata_csv", o->metadata_csv);
     return s;
 }
 
-static xrem_status xrem__prep_write_ids(xrem__h5s *f, const xrem__prep_list *l)
+static xrem_status xrem__prep_write_ids(xrem_h5 *f, const xrem__prep_list *l)
 {
-    xrem_status s = xrem__h5s_write_strings(f, "dicom_id", l->n, (const char *const *)l->dicom);
-    if (!s) s = xrem__h5s_write_i64(f, "study_id", l->n, l->study);
-    if (!s) s = xrem__h5s_write_i64(f, "subject_id", l->n, l->subject);
+    xrem_status s = xrem_h5_write_strings(f, "dicom_id", (const char *const *)l->dicom, l->n);
+    if (!s) s = xrem_h5_write_i64(f, "study_id", 1, (int64_t[]){l->n}, l->study);
+    if (!s) s = xrem_h5_write_i64(f, "subject_id", 1, (int64_t[]){l->n}, l->subject);
     return s;
 }
 
-static xrem_status xrem__prep_images(xrem__h5s *f, const xrem__prep_list *l, int progress)
+static xrem_status xrem__prep_images(xrem_h5 *f, const xrem__prep_list *l, int progress)
 {
     const int R = XREM_PREP_SIZE;
     const int64_t ne[3] = {l->n, R, R};
     float *buf = malloc(sizeof(float) * XREM__PREP_BATCH * R * R);
     uint8_t *u8 = malloc((size_t)XREM__PREP_BATCH * R * R);
     xrem_status s = buf && u8 ? XREM_OK : xrem_fail(XREM_ERR_NOMEM, "out of memory");
-    if (!s) s = xrem__h5s_create_f32(f, "cxr", 3, ne, 4, 0);
+    if (!s) s = xrem_h5_create_f32(f, "cxr", 3, ne, 4, 0);
     for (int64_t i = 0; !s && i < l->n; i += XREM__PREP_BATCH) {
         int n = (int)(l->n - i < XREM__PREP_BATCH ? l->n - i : XREM__PREP_BATCH);
         s = xrem__prep_batch(l, i, n, buf, u8);
-        if (!s) s = xrem__h5s_write_rows(f, "cxr", i, n, buf);
+        if (!s) s = xrem_h5_write_f32_rows(f, "cxr", i, n, buf);
         if (progress) fprintf(stderr, "\rxrem prep: %lld/%lld images", (long long)(i + n), (long long)l->n);
     }
     if (progress) fprintf(stderr, "\n");
@@ -368,16 +368,16 @@ xrem_status xrem_prep_mimic(const xrem_prep_mimic_opts *o, const char *out_path,
     int saved = omp_get_max_threads();
     if (o->threads > 0) omp_set_num_threads(o->threads);
     double t0 = xrem__now();
-    xrem__h5s *f = NULL;
-    s = xrem__h5s_create(out_path, &f);
+    xrem_h5 *f = NULL;
+    s = xrem_h5_create(out_path, &f);
     if (!s) s = xrem__prep_images(f, &l, o->progress);
     if (!s) s = xrem__prep_write_ids(f, &l);
     if (!s) s = xrem__prep_attrs(f, o, &l);
     if (!s) {
-        s = xrem__h5s_commit(f);
+        s = xrem_h5_commit(f);
         f = NULL;
     }
-    xrem__h5s_close(f);
+    xrem_h5_close(f);
     omp_set_num_threads(saved);
     sum->n_images = s ? 0 : l.n;
     sum->seconds = xrem__now() - t0;
@@ -425,24 +425,24 @@ static xrem_status xrem__cache_check_res(const int *res, int nres)
     return XREM_OK;
 }
 
-static xrem_status xrem__cache_create(xrem__h5s *f, const xrem__cache_src *S, const int *res, int nres)
+static xrem_status xrem__cache_create(xrem_h5 *f, const xrem__cache_src *S, const int *res, int nres)
 {
     xrem_status s = XREM_OK;
     for (int r = 0; !s && r < nres; r++) {
         char name[32];
         snprintf(name, sizeof name, "res%d", res[r]);
         int64_t ne[4] = {S->N, 1, res[r], res[r]};
-        s = xrem__h5s_create_f32(f, name, 4, ne, 4, 1);
-        if (!s) s = xrem__h5s_attr_i64(f, name, "resolution", res[r]);
-        if (!s) s = xrem__h5s_attr_f64(f, name, "mean", XREM_IMAGE_MEAN);
-        if (!s) s = xrem__h5s_attr_f64(f, name, "std", XREM_IMAGE_STD);
-        if (!s) s = xrem__h5s_attr_str(f, name, "filter", XREM__CACHE_FILTER);
+        s = xrem_h5_create_f32(f, name, 4, ne, 4, 1);
+        if (!s) s = xrem_h5_set_attr_i64(f, name, "resolution", res[r]);
+        if (!s) s = xrem_h5_set_attr_f64(f, name, "mean", XREM_IMAGE_MEAN);
+        if (!s) s = xrem_h5_set_attr_f64(f, name, "std", XREM_IMAGE_STD);
+        if (!s) s = xrem_h5_set_attr_str(f, name, "filter", XREM__CACHE_FILTER);
     }
     return s;
 }
 
 /* Read, hash, preprocess and write the images batch by batch. */
-static xrem_status xrem__cache_run(xrem_h5 *src, xrem__h5s *dst, xrem__cache_src *S, const int *res, int nres,
+static xrem_status xrem__cache_run(xrem_h5 *src, xrem_h5 *dst, xrem__cache_src *S, const int *res, int nres,
                                    int progress)
 {
     int rmax = 0;
@@ -465,7 +465,7 @@ static xrem_status xrem__cache_run(xrem_h5 *src, xrem__h5s *dst, xrem__cache_src
             snprintf(name, sizeof name, "res%d", res[r]);
             s = xrem_image_preprocess_gray(in, n, (int)S->H, (int)S->W, res[r], out);
             if (s) s = xrem_fail_context(s, "%s: images %lld..%lld", S->src_path, (long long)i, (long long)(i + n - 1));
-            if (!s) s = xrem__h5s_write_rows(dst, name, i, n, out);
+            if (!s) s = xrem_h5_write_f32_rows(dst, name, i, n, out);
         }
         if (progress) fprintf(stderr, "\rxrem prep --cache: %lld/%lld images", (long long)(i + n), (long long)S->N);
     }
@@ -476,30 +476,30 @@ static xrem_status xrem__cache_run(xrem_h5 *src, xrem__h5s *dst, xrem__cache_src
     return s;
 }
 
-static xrem_status xrem__cache_meta(xrem__h5s *f, const xrem__cache_src *S)
+static xrem_status xrem__cache_meta(xrem_h5 *f, const xrem__cache_src *S)
 {
     struct stat st;
-    xrem_status s = xrem__h5s_attr_str(f, "/", "xrem_format", "image_cache");
-    if (!s) s = xrem__h5s_attr_i64(f, "/", "version", 1);
-    if (!s) s = xrem__h5s_attr_str(f, "/", "source", S->src_path);
-    if (!s) s = xrem__h5s_attr_str(f, "/", "source_cxr_sha256", S->sha);
-    if (!s) s = xrem__h5s_attr_str(f, "/", "source_cxr_sha256_of", "dataset cxr as float32 little-endian, row-major");
-    if (!s && stat(S->src_path, &st) == 0) s = xrem__h5s_attr_i64(f, "/", "source_size", (int64_t)st.st_size);
-    if (!s && stat(S->src_path, &st) == 0) s = xrem__h5s_attr_i64(f, "/", "source_mtime", (int64_t)st.st_mtime);
-    if (!s) s = xrem__h5s_attr_i64(f, "/", "n", S->N);
-    if (!s) s = xrem__h5s_attr_i64(f, "/", "source_height", S->H);
-    if (!s) s = xrem__h5s_attr_i64(f, "/", "source_width", S->W);
-    if (!s) s = xrem__h5s_attr_f64(f, "/", "mean", XREM_IMAGE_MEAN);
-    if (!s) s = xrem__h5s_attr_f64(f, "/", "std", XREM_IMAGE_STD);
-    if (!s) s = xrem__h5s_attr_str(f, "/", "filter", XREM__CACHE_FILTER);
-    if (!s) s = xrem__h5s_attr_str(f, "/", "channels", "1 (gray; the 3 identical model channels are this one)");
-    if (!s && S->dicom) s = xrem__h5s_write_strings(f, "dicom_id", S->N, (const char *const *)S->dicom);
+    xrem_status s = xrem_h5_set_attr_str(f, "/", "xrem_format", "image_cache");
+    if (!s) s = xrem_h5_set_attr_i64(f, "/", "version", 1);
+    if (!s) s = xrem_h5_set_attr_str(f, "/", "source", S->src_path);
+    if (!s) s = xrem_h5_set_attr_str(f, "/", "source_cxr_sha256", S->sha);
+    if (!s) s = xrem_h5_set_attr_str(f, "/", "source_cxr_sha256_of", "dataset cxr as float32 little-endian, row-major");
+    if (!s && stat(S->src_path, &st) == 0) s = xrem_h5_set_attr_i64(f, "/", "source_size", (int64_t)st.st_size);
+    if (!s && stat(S->src_path, &st) == 0) s = xrem_h5_set_attr_i64(f, "/", "source_mtime", (int64_t)st.st_mtime);
+    if (!s) s = xrem_h5_set_attr_i64(f, "/", "n", S->N);
+    if (!s) s = xrem_h5_set_attr_i64(f, "/", "source_height", S->H);
+    if (!s) s = xrem_h5_set_attr_i64(f, "/", "source_width", S->W);
+    if (!s) s = xrem_h5_set_attr_f64(f, "/", "mean", XREM_IMAGE_MEAN);
+    if (!s) s = xrem_h5_set_attr_f64(f, "/", "std", XREM_IMAGE_STD);
+    if (!s) s = xrem_h5_set_attr_str(f, "/", "filter", XREM__CACHE_FILTER);
+    if (!s) s = xrem_h5_set_attr_str(f, "/", "channels", "1 (gray; the 3 identical model channels are this one)");
+    if (!s && S->dicom) s = xrem_h5_write_strings(f, "dicom_id", (const char *const *)S->dicom, S->N);
     if (!s && S->study) {
         int64_t *v = malloc(sizeof(int64_t) * (size_t)(S->N ? S->N : 1));
         if (!v) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
         for (int64_t i = 0; i < S->N; i++)
             v[i] = S->study[i];
-        s = xrem__h5s_write_i64(f, "study_id", S->N, v);
+        s = xrem_h5_write_i64(f, "study_id", 1, (int64_t[]){S->N}, v);
         free(v);
     }
     return s;
@@ -528,22 +528,22 @@ xrem_status xrem_prep_cache(const char *cxr_path, const char *out_path, const in
 {
     xrem__cache_src S = {cxr_path, 0, 0, 0, "", NULL, NULL};
     xrem_h5 *src = NULL;
-    xrem__h5s *dst = NULL;
+    xrem_h5 *dst = NULL;
     xrem_status s = xrem__cache_check_res(res, nres);
     if (!s) s = xrem__cache_open(cxr_path, &src, &S);
     if (!s) s = xrem__cache_ids(src, &S);
     int saved = omp_get_max_threads();
     if (threads > 0) omp_set_num_threads(threads);
-    if (!s) s = xrem__h5s_create(out_path, &dst);
+    if (!s) s = xrem_h5_create(out_path, &dst);
     if (!s) s = xrem__cache_create(dst, &S, res, nres);
     if (!s) s = xrem__cache_run(src, dst, &S, res, nres, progress);
     if (!s) s = xrem__cache_meta(dst, &S);
     if (!s) {
-        s = xrem__h5s_commit(dst);
+        s = xrem_h5_commit(dst);
         dst = NULL;
     }
     omp_set_num_threads(saved);
-    xrem__h5s_close(dst);
+    xrem_h5_close(dst);
     xrem_h5_close(src);
     if (S.dicom) xrem_strings_free(S.dicom, S.N);
     free(S.study);

@@ -33,23 +33,4 @@ typedef struct {
 xrem_status xrem__prep_select(const xrem_prep_mimic_opts *o, xrem__prep_list *l, xrem_prep_summary *sum);
 void xrem__prep_list_free(xrem__prep_list *l);
 
-/* ---- streaming HDF5 ---------------------------------------------------------------------------- */
-
-typedef struct xrem__h5s xrem__h5s;
-
-xrem_status xrem__h5s_create(const char *path, xrem__h5s **out); /* temporary name until commit */
-xrem_status xrem__h5s_commit(xrem__h5s *f);                      /* close + rename; frees f */
-void xrem__h5s_close(xrem__h5s *f);                              /* NULL ok; discards uncommitted */
-
-/* float32 dataset [ne0, ne1, ...] chunked one row (ne0 index) per chunk; deflate level 0..9,
- * shuffle on/off. */
-xrem_status xrem__h5s_create_f32(xrem__h5s *f, const char *name, int ndim, const int64_t *ne, int deflate, int shuffle);
-/* rows [row0, row0 + nrows) of a float dataset, data holding nrows full rows. */
-xrem_status xrem__h5s_write_rows(xrem__h5s *f, const char *name, int64_t row0, int64_t nrows, const float *data);
-xrem_status xrem__h5s_write_i64(xrem__h5s *f, const char *name, int64_t n, const int64_t *v);
-xrem_status xrem__h5s_write_strings(xrem__h5s *f, const char *name, int64_t n, const char *const *s);
-xrem_status xrem__h5s_attr_str(xrem__h5s *f, const char *obj, const char *attr, const char *v);
-xrem_status xrem__h5s_attr_i64(xrem__h5s *f, const char *obj, const char *attr, int64_t v);
-xrem_status xrem__h5s_attr_f64(xrem__h5s *f, const char *obj, const char *attr, double v);
-
 #endif
