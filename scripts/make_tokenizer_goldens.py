@@ -3,8 +3,11 @@
 
     python3 scripts/make_tokenizer_goldens.py [--data DIR]      # DIR defaults to ../shared/data
 
-The reference is HF transformers' slow BertTokenizer (`BertTokenizerLegacy` in transformers 5,
-`BertTokenizer` before) on the bert-base-uncased vocab, do_lower_case=True, nothing downloaded.
+Run with /usr/bin/python3 (Debian's transformers 4.30). The reference is transformers 4.x's slow
+BertTokenizer on the bert-base-uncased vocab, do_lower_case=True, nothing downloaded, called as ALBEF
+calls it (tok(text)): 4.x's PreTrainedTokenizer.tokenize() lowercases each character on its own
+before the basic tokenizer runs, so a word-final capital SIGMA becomes σ, never the final form ς.
+transformers 5 lowercases whole words (ς) and is refused.
 
 Files written (tests/golden/):
 
@@ -48,11 +51,16 @@ PAIR_LENS = (20, 64, 512)
 
 
 def load_tokenizer(vocab):
-    try:  # transformers >= 5: BertTokenizer is the Rust one; the Python one is kept as legacy
-        from transformers.models.bert.tokenization_bert_legacy import BertTokenizerLegacy as Slow
-    except ImportError:
-        from transformers import BertTokenizer as Slow
+    import transformers
+    from transformers import BertTokenizer as Slow
+
+    if int(transformers.__version__.split(".")[0]) != 4:
+        sys.exit("make_tokenizer_goldens.py: needs transformers 4.x (ALBEF's), found %s; "
+                 "run it with /usr/bin/python3" % transformers.__version__)
     tok = Slow(vocab_file=vocab, do_lower_case=True)
+    # from_pretrained (what ALBEF calls) registers the special tokens as never-split; a tokenizer
+    # built from a vocab file alone would split "b[SEP]c" into b [ sep ] c.
+    tok.sanitize_special_tokens()
     assert not getattr(tok, "is_fast", False)
     return tok
 

@@ -81,18 +81,23 @@ static const char *const bench_known[] = {"--res", "--batch", "--threads", "--it
                                           NULL};
 static const char *const bench_flags[] = {"--json", NULL};
 
+static int bench_usage(FILE *out, int rc)
+{
+    fprintf(out, "usage: xrem bench vit|bert|itm [--res R] [--batch B] [--threads N] [--iters I] [--len L]\n"
+                 "                  [--backend cpu|cuda] [--weights W.h5] [--json]\n"
+                 "  --weights: time this converted model instead of random full-size weights\n"
+                 "  vit: images/s of the ViT-B/16 (default --res 384 --batch 8)\n"
+                 "  bert: text-mode sequences/s of BERT-base (default --batch 64 --len 25)\n"
+                 "  itm: (image, report) pairs/s of the ITM model, one image with --batch candidates\n"
+                 "       (default 51, X-REM's K1+1) of --len tokens (default 40)\n");
+    return rc;
+}
+
 int xrem_cmd_bench(int argc, char **argv)
 {
-    if (argc < 2 || (strcmp(argv[1], "vit") && strcmp(argv[1], "bert") && strcmp(argv[1], "itm"))) {
-        fprintf(stderr, "usage: xrem bench vit|bert|itm [--res R] [--batch B] [--threads N] [--iters I] [--len L]\n"
-                        "                  [--backend cpu|cuda] [--weights W.h5] [--json]\n"
-                        "  --weights: time this converted model instead of random full-size weights\n"
-                        "  vit: images/s of the ViT-B/16 (default --res 384 --batch 8)\n"
-                        "  bert: text-mode sequences/s of BERT-base (default --batch 64 --len 25)\n"
-                        "  itm: (image, report) pairs/s of the ITM model, one image with --batch candidates\n"
-                        "       (default 51, X-REM's K1+1) of --len tokens (default 40)\n");
-        return 2;
-    }
+    if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) return bench_usage(stdout, 0);
+    if (argc < 2 || (strcmp(argv[1], "vit") && strcmp(argv[1], "bert") && strcmp(argv[1], "itm")))
+        return bench_usage(stderr, 2);
     if (xrem_arg_check(argc - 1, argv + 1, "bench", bench_known, bench_flags)) return 2;
     bench_cfg b = {argv[1], 0, 0, 0, 0, 0, NULL};
     int ok = 1, is_bert = !strcmp(b.what, "bert"), is_itm = !strcmp(b.what, "itm");

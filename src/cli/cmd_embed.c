@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/outpath.h"
 #include "pipeline/corpus.h"
 
 static const char *const embed_known[] = {"--weights", "--corpus", "--out", "--column", "--threads", "--batch",
@@ -33,7 +34,8 @@ int xrem_cmd_embed(int argc, char **argv)
     xrem_backend *be = NULL;
     xrem_albef *m = NULL;
     xrem_corpus c = {0};
-    xrem_status s = xrem_backend_cpu_create(threads, &be);
+    xrem_status s = xrem_out_not_input(NULL, out, (const char *const[]){w, in, NULL});
+    if (!s) s = xrem_backend_cpu_create(threads, &be);
     if (!s) s = xrem_albef_load(w, be, 0, &m);
     if (!s) s = xrem_corpus_read_csv(in, col ? col : "report", &c);
     if (!s)

@@ -25,6 +25,7 @@
 #include "bertscore.h"
 #include "bootstrap.h"
 #include "core/csv.h"
+#include "core/outpath.h"
 #include "labels.h"
 #include "models/chexbert.h"
 #include "radcliq.h"
@@ -1292,12 +1293,30 @@ static void ev_print_summary(const ev_state *s)
     if (s->radcliq[0]) printf("  RadCliQ-v0 mean %.4f, RadCliQ-v1 mean %.4f\n", ev_mean(s->radcliq[0], s->n), ev_mean(s->radcliq[1], s->n));
 }
 
+/* Before any metric is computed: --out can be made, and none of its files is an input. */
+static int ev_check_out(const ev_state *s)
+{
+    const ev_opts *o = &s->o;
+    const char *inputs[] = {o->gt,
+                            o->pred ? o->pred : "",
+                            o->pred_b ? o->pred_b : "",
+                            o->labels_gt ? o->labels_gt : "",
+                            o->labels_pred ? o->labels_pred : "",
+                            NULL};
+    static const char *const names[] = {"per_report.csv", "summary.json", "summary.md", NULL};
+    xrem_status st = xrem_outdir_check(o->out);
+    for (int k = 0; !st && names[k]; k++)
+        st = xrem_out_not_input(o->out, names[k], inputs);
+    return st ? ev_fail() : 0;
+}
+
 int xrem_cmd_eval(int argc, char **argv)
 {
     ev_state s;
     memset(&s, 0, sizeof s);
     int rc = ev_parse(argc, argv, &s.o);
     if (rc) return rc < 0 ? 0 : rc;
+    if ((rc = ev_check_out(&s)) != 0) goto done;
     if ((rc = ev_load(&s)) != 0) goto done;
     if ((s.o.metrics & M_RADCLIQ) && (rc = ev_radcliq_inputs(&s)) != 0) goto done;
     if ((s.o.metrics & (M_BLEU | M_BLEU2)) && (rc = ev_bleu(&s)) != 0) goto done;

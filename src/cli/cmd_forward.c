@@ -8,6 +8,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "core/outpath.h"
 #include "models/albef.h"
 #include "models/preprocess.h"
 #include "text/wordpiece.h"
@@ -201,6 +202,8 @@ int xrem_cmd_forward(int argc, char **argv)
     }
     if (!s && ipath) s = fwd_load_images(&c, ipath);
     if (!s && tpath) s = fwd_load_texts(&c, tpath, max_len);
+    if (!s)
+        s = xrem_out_not_input(NULL, opath, (const char *const[]){wpath, ipath ? ipath : "", tpath ? tpath : "", NULL});
     if (!s) s = xrem_h5_create(opath, &c.out);
     if (!s) s = xrem_h5_set_attr_str(c.out, "/", "weights_sha256", xrem_albef_sha256(c.m));
     if (!s) s = xrem_albef_kind_of(c.m) == XREM_ALBEF_RETRIEVAL ? fwd_retrieval(&c) : fwd_itm(&c);

@@ -6,6 +6,7 @@
 typedef struct {
     const char *name;
     int (*run)(int argc, char **argv);
+    const char *synopsis; /* one line for `xrem --help`: arguments, then what it does */
 } xrem_cli_command;
 
 extern const xrem_cli_command xrem_cli_commands[];

@@ -9,17 +9,10 @@
 
 static void xrem__usage(FILE *out)
 {
-    fprintf(out,
-            "usage: xrem <command> [options]\n"
-            "\n"
-            "commands:\n"
-            "  inspect FILE.h5            arch, config, parameter count, dtype, validation verdict\n"
-            "  forward --weights W.h5 ... run one converted model on raw images/texts, write its outputs\n"
-            "  bench vit|bert|itm ...     forward throughput on random full-size weights (JSON)\n"
-            "  eval --gt GT.csv --pred P.csv --out DIR ...   report-generation metrics\n"
-            "  version                    print the version and build\n"
-            "\n"
-            "'xrem <command> --help' shows a command's options.\n");
+    fprintf(out, "usage: xrem <command> [options]\n\ncommands:\n");
+    for (const xrem_cli_command *c = xrem_cli_commands; c->name; c++)
+        fprintf(out, "  %-8s %s\n", c->name, c->synopsis);
+    fprintf(out, "\n'xrem <command> --help' shows a command's options.\n");
 }
 
 char *openblas_get_corename(void); /* OpenBLAS extension */
@@ -36,9 +29,9 @@ static void xrem__blas_kernel_fixup(char **argv)
     if (!core || (strcasecmp(core, "prescott") && strcasecmp(core, "core2") && strcasecmp(core, "nehalem") &&
                   strcasecmp(core, "sandybridge")))
         return;
-    const char *want = __builtin_cpu_supports("avx512f")  ? "SkylakeX"
-                       : __builtin_cpu_supports("avx2") ? "Haswell"
-                                                        : NULL;
+    const char *want = __builtin_cpu_supports("avx512f") ? "SkylakeX"
+                       : __builtin_cpu_supports("avx2")  ? "Haswell"
+                                                         : NULL;
     if (!want) return;
     setenv("OPENBLAS_CORETYPE", want, 1);
     execv("/proc/self/exe", argv); /* on failure, carry on with the slow kernel */

@@ -67,7 +67,10 @@ xrem_status xrem_albef_load(const char *path, xrem_backend *be, int res, xrem_al
                       m->bert.cfg.enc_width, m->vit.cfg.C);
     if (!s) s = albef_load_heads(m, w);
     if (!s && !(m->sha256 = strdup(xrem_weights_sha256(w)))) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
-    if (!s && xrem_weights_has(w, "tokenizer/vocab")) s = xrem_weights_vocab(w, &m->vocab, &m->nvocab);
+    /* ALBEF's sequences are [CLS] tokens, padded with [PAD]; [UNK] stands for what the vocabulary lacks */
+    static const char *const need[] = {"[PAD]", "[CLS]", "[UNK]", NULL};
+    if (!s && xrem_weights_has(w, "tokenizer/vocab"))
+        s = xrem_weights_vocab_checked(w, m->bert.cfg.vocab, 0, need, &m->vocab, &m->nvocab);
     xrem_weights_close(w);
     if (s) {
         if (m) m->be = be;

@@ -9,16 +9,14 @@
 
 static xrem_status bc_load_vocab(xrem_bert_cls *enc, xrem_weights *w, const char *path)
 {
+    static const char *const names[4] = {"[CLS]", "[SEP]", "[PAD]", "[UNK]"};
     char **tok = NULL;
     int64_t n = 0;
-    xrem_status s = xrem_weights_vocab(w, &tok, &n);
-    if (!s && n != enc->bert.cfg.vocab)
-        s = xrem_fail(XREM_ERR_FORMAT, "%s: the vocabulary has %lld tokens, the word embeddings %d rows", path,
-                      (long long)n, enc->bert.cfg.vocab);
+    xrem_status s = xrem_weights_vocab_checked(
+        w, enc->bert.cfg.vocab, 1, (const char *const[]){names[0], names[1], names[2], names[3], NULL}, &tok, &n);
     if (!s) s = xrem_vocab_from_strings((const char *const *)tok, n, &enc->vocab);
     xrem_strings_free(tok, n);
     if (s) return s;
-    static const char *const names[3] = {"[CLS]", "[SEP]", "[PAD]"};
     int32_t *ids[3] = {&enc->cls, &enc->sep, &enc->pad};
     for (int i = 0; i < 3; i++)
         if ((*ids[i] = xrem_vocab_id(enc->vocab, names[i])) < 0)

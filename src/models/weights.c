@@ -132,3 +132,30 @@ xrem_status xrem_weights_vocab(xrem_weights *w, char ***tokens, int64_t *n)
         return xrem_fail(XREM_ERR_FORMAT, "%s: no vocabulary (dataset 'tokenizer/vocab')", xrem_weights_path(w));
     return xrem_h5_read_strings(w->f, "tokenizer/vocab", tokens, n);
 }
+
+xrem_status xrem_weights_vocab_checked(xrem_weights *w, int64_t rows, int exact, const char *const *need,
+                                       char ***tokens, int64_t *n)
+{
+    const char *path = xrem_weights_path(w);
+    xrem_status s = xrem_weights_vocab(w, tokens, n);
+    if (!s && (*n > rows || (exact && *n != rows)))
+        s = xrem_fail(XREM_ERR_FORMAT,
+                      "%s: the vocabulary (tokenizer/vocab) has %lld tokens, the word embeddings %lld "
+                      "rows (config vocab_size): ids would %s",
+                      path, (long long)*n, (long long)rows,
+                      *n > rows ? "fall outside the table" : "not match the table");
+    for (int k = 0; !s && need[k]; k++) {
+        int64_t i = 0;
+        while (i < *n && strcmp((*tokens)[i], need[k]))
+            i++;
+        if (i == *n)
+            s = xrem_fail(XREM_ERR_FORMAT, "%s: the vocabulary (tokenizer/vocab) lacks the special token %s", path,
+                          need[k]);
+    }
+    if (s) {
+        xrem_strings_free(*tokens, *n);
+        *tokens = NULL;
+        *n = 0;
+    }
+    return s;
+}

@@ -47,5 +47,10 @@ xrem_status xrem_tensor_from_host(xrem_backend *be, const float *src, int ndim, 
 /* The vocabulary stored in group `tokenizer` (dataset `vocab`): n strings, caller frees with
  * xrem_strings_free. */
 xrem_status xrem_weights_vocab(xrem_weights *w, char ***tokens, int64_t *n);
+/* The vocabulary checked against the model it ships with: at most `rows` tokens (exactly, when
+ * `exact`; ids index the word-embedding table) and every special token of the NULL-terminated
+ * `need` present, so a bad file is refused when it loads rather than at its first text. */
+xrem_status xrem_weights_vocab_checked(xrem_weights *w, int64_t rows, int exact, const char *const *need,
+                                       char ***tokens, int64_t *n);
 
 #endif

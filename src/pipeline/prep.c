@@ -17,6 +17,7 @@
 #pragma GCC optimize("fp-contract=off")
 #endif
 
+#include "core/outpath.h"
 #include "pipeline/prep.h"
 
 #include <math.h>
@@ -362,8 +363,12 @@ xrem_status xrem_prep_mimic(const xrem_prep_mimic_opts *o, const char *out_path,
         return xrem_fail(XREM_ERR_ARG, "prep: jpg_root, split_csv and out are required");
     if (o->views && !o->metadata_csv)
         return xrem_fail(XREM_ERR_ARG, "prep: views need the metadata CSV (ViewPosition)");
+    const char *const inputs[] = {o->split_csv, o->reports_csv ? o->reports_csv : "", o->ids_csv ? o->ids_csv : "",
+                                  o->metadata_csv ? o->metadata_csv : "", NULL};
+    xrem_status s = xrem_out_not_input(NULL, out_path, inputs);
+    if (s) return s;
     xrem__prep_list l;
-    xrem_status s = xrem__prep_select(o, &l, sum);
+    s = xrem__prep_select(o, &l, sum);
     if (s) return s;
     int saved = omp_get_max_threads();
     if (o->threads > 0) omp_set_num_threads(o->threads);
@@ -530,6 +535,7 @@ xrem_status xrem_prep_cache(const char *cxr_path, const char *out_path, const in
     xrem_h5 *src = NULL;
     xrem_h5 *dst = NULL;
     xrem_status s = xrem__cache_check_res(res, nres);
+    if (!s) s = xrem_out_not_input(NULL, out_path, (const char *const[]){cxr_path, NULL});
     if (!s) s = xrem__cache_open(cxr_path, &src, &S);
     if (!s) s = xrem__cache_ids(src, &S);
     int saved = omp_get_max_threads();

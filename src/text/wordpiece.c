@@ -2,11 +2,10 @@
  *
  * One pass over the text. Code points are gathered into a word (the text between separators
  * after cleaning); each word goes through three streaming stages:
- *   A  str.lower() (Final_Sigma looks at the word's neighbours) and full NFD decomposition,
+ *   A  str.lower() of each character (HF's tokenize(); no Final_Sigma) and full NFD decomposition,
  *   B  canonical ordering of each run of non-starters, dropping Mn as it goes,
  *   C  punctuation split into pieces, each piece WordPiece-matched against the vocab hash.
- * Only stage A needs the whole word (for Final_Sigma); a piece never needs more than 101 code
- * points, since anything longer is [UNK] whatever it holds.
+ * A piece never needs more than 101 code points, since anything longer is [UNK] whatever it holds.
  */
 #include "text/wordpiece.h"
 
@@ -48,19 +47,15 @@ static uint64_t hash_bytes(uint64_t h, const char *s, size_t n)
 static int32_t vocab_find(const xrem_vocab *v, int cont, const char *s, size_t n)
 {
     size_t pre = cont ? 2 : 0;
-    if (n + pre > v->max_len)
-        return -1;
+    if (n + pre > v->max_len) return -1;
     uint64_t h = FNV_OFFSET;
-    if (cont)
-        h = hash_bytes(h, "##", 2);
+    if (cont) h = hash_bytes(h, "##", 2);
     h = hash_bytes(h, s, n);
     for (uint64_t i = h & (v->cap - 1);; i = (i + 1) & (v->cap - 1)) {
         int32_t id = v->slot[i];
-        if (id < 0)
-            return -1;
+        if (id < 0) return -1;
         const char *t = v->pool + v->off[id];
-        if (v->len[id] == n + pre && (!cont || (t[0] == '#' && t[1] == '#')) && memcmp(t + pre, s, n) == 0)
-            return id;
+        if (v->len[id] == n + pre && (!cont || (t[0] == '#' && t[1] == '#')) && memcmp(t + pre, s, n) == 0) return id;
     }
 }
 
@@ -81,13 +76,11 @@ static xrem_status vocab_index(xrem_vocab *v)
     for (int64_t id = 0; id < v->n; id++) {
         const char *t = v->pool + v->off[id];
         uint32_t n = v->len[id];
-        if (n > v->max_len)
-            v->max_len = n;
+        if (n > v->max_len) v->max_len = n;
         uint64_t i = hash_bytes(FNV_OFFSET, t, n) & (cap - 1);
         for (;; i = (i + 1) & (cap - 1)) {
             int32_t o = v->slot[i];
-            if (o < 0 || (v->len[o] == n && memcmp(v->pool + v->off[o], t, n) == 0))
-                break;
+            if (o < 0 || (v->len[o] == n && memcmp(v->pool + v->off[o], t, n) == 0)) break;
         }
         v->slot[i] = (int32_t)id; /* a repeated token takes the later id, like HF's dict */
     }
@@ -100,8 +93,7 @@ static xrem_status vocab_index(xrem_vocab *v)
 
 void xrem_vocab_free(xrem_vocab *v)
 {
-    if (!v)
-        return;
+    if (!v) return;
     free(v->pool);
     free(v->off);
     free(v->len);
@@ -114,55 +106,44 @@ void xrem_vocab_free(xrem_vocab *v)
 static int utf8_valid_len(const unsigned char *s, size_t n)
 {
     unsigned c = s[0];
-    if (c < 0x80)
-        return 1;
+    if (c < 0x80) return 1;
     int len;
     unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
     if (c >= 0xC2 && c <= 0xDF)
         len = 2;
     else if (c >= 0xE0 && c <= 0xEF) {
         len = 3;
-        if (c == 0xE0)
-            lo = 0xA0; /* overlong */
-        if (c == 0xED)
-            hi = 0x9F; /* surrogates */
+        if (c == 0xE0) lo = 0xA0; /* overlong */
+        if (c == 0xED) hi = 0x9F; /* surrogates */
     } else if (c >= 0xF0 && c <= 0xF4) {
         len = 4;
-        if (c == 0xF0)
-            lo = 0x90; /* overlong */
-        if (c == 0xF4)
-            hi = 0x8F; /* > U+10FFFF */
+        if (c == 0xF0) lo = 0x90; /* overlong */
+        if (c == 0xF4) hi = 0x8F; /* > U+10FFFF */
     } else
         return 0;
-    if ((size_t)len > n)
-        return 0;
-    if (s[1] < lo || s[1] > hi)
-        return 0;
+    if ((size_t)len > n) return 0;
+    if (s[1] < lo || s[1] > hi) return 0;
     for (int i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF)
-            return 0;
+        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
     return len;
 }
 
 xrem_status xrem_vocab_from_strings(const char *const *tok, int64_t n, xrem_vocab **out)
 {
-    if (!out)
-        return xrem_fail(XREM_ERR_ARG, "vocab: out is NULL");
+    if (!out) return xrem_fail(XREM_ERR_ARG, "vocab: out is NULL");
     *out = NULL;
     if (!tok || n <= 0 || n > INT32_MAX)
         return xrem_fail(XREM_ERR_ARG, "vocab: need 1 .. %d tokens, got %lld", INT32_MAX, (long long)n);
     size_t total = 0;
     for (int64_t i = 0; i < n; i++) {
-        if (!tok[i])
-            return xrem_fail(XREM_ERR_ARG, "vocab: token %lld is NULL", (long long)i);
+        if (!tok[i]) return xrem_fail(XREM_ERR_ARG, "vocab: token %lld is NULL", (long long)i);
         size_t l = strlen(tok[i]);
         if (l > UINT32_MAX - 3 || total > SIZE_MAX - l - 1)
             return xrem_fail(XREM_ERR_NOMEM, "vocab: token %lld is too long", (long long)i);
         total += l + 1;
     }
     xrem_vocab *v = calloc(1, sizeof *v);
-    if (!v)
-        return xrem_fail(XREM_ERR_NOMEM, "vocab: out of memory");
+    if (!v) return xrem_fail(XREM_ERR_NOMEM, "vocab: out of memory");
     v->n = n;
     v->pool = malloc(total);
     v->off = malloc((size_t)n * sizeof *v->off);
@@ -192,8 +173,7 @@ xrem_status xrem_vocab_from_strings(const char *const *tok, int64_t n, xrem_voca
 static xrem_status read_file(const char *path, char **buf, size_t *n)
 {
     FILE *f = fopen(path, "rb");
-    if (!f)
-        return xrem_fail(XREM_ERR_IO, "vocab %s: cannot open", path);
+    if (!f) return xrem_fail(XREM_ERR_IO, "vocab %s: cannot open", path);
     char *b = NULL;
     size_t len = 0, cap = 0;
     for (;;) {
@@ -215,8 +195,7 @@ static xrem_status read_file(const char *path, char **buf, size_t *n)
         }
         size_t got = fread(b + len, 1, cap - len - 1, f);
         len += got;
-        if (got == 0)
-            break;
+        if (got == 0) break;
     }
     int err = ferror(f);
     fclose(f);
@@ -232,14 +211,12 @@ static xrem_status read_file(const char *path, char **buf, size_t *n)
 
 xrem_status xrem_vocab_load_txt(const char *path, xrem_vocab **out)
 {
-    if (!out || !path)
-        return xrem_fail(XREM_ERR_ARG, "vocab: path or out is NULL");
+    if (!out || !path) return xrem_fail(XREM_ERR_ARG, "vocab: path or out is NULL");
     *out = NULL;
     char *buf = NULL;
     size_t n = 0;
     xrem_status st = read_file(path, &buf, &n);
-    if (st != XREM_OK)
-        return st;
+    if (st != XREM_OK) return st;
     if (n == 0) {
         free(buf);
         return xrem_fail(XREM_ERR_FORMAT, "vocab %s: empty file", path);
@@ -311,19 +288,20 @@ xrem_status xrem_vocab_load_txt(const char *path, xrem_vocab **out)
     return XREM_OK;
 }
 
-int64_t xrem_vocab_size(const xrem_vocab *v) { return v ? v->n : 0; }
+int64_t xrem_vocab_size(const xrem_vocab *v)
+{
+    return v ? v->n : 0;
+}
 
 int32_t xrem_vocab_id(const xrem_vocab *v, const char *token)
 {
-    if (!v || !token)
-        return -1;
+    if (!v || !token) return -1;
     return vocab_find(v, 0, token, strlen(token));
 }
 
 const char *xrem_vocab_token(const xrem_vocab *v, int32_t id)
 {
-    if (!v || id < 0 || id >= v->n)
-        return NULL;
+    if (!v || id < 0 || id >= v->n) return NULL;
     return v->pool + v->off[id];
 }
 
@@ -332,8 +310,7 @@ const char *xrem_vocab_token(const xrem_vocab *v, int32_t id)
 
 static const xrem_uc_range *uc_range(uint32_t cp)
 {
-    if (cp < 128)
-        return &xrem_uc_ascii[cp];
+    if (cp < 128) return &xrem_uc_ascii[cp];
     int lo = 0, hi = XREM_UC_NRANGES - 1; /* last entry with .lo <= cp */
     while (lo < hi) {
         int mid = (lo + hi + 1) / 2;
@@ -350,8 +327,7 @@ static const xrem_uc_map *uc_map_find(const xrem_uc_map *m, int n, uint32_t cp)
     int lo = 0, hi = n - 1;
     while (lo <= hi) {
         int mid = (lo + hi) / 2;
-        if (m[mid].cp == cp)
-            return &m[mid];
+        if (m[mid].cp == cp) return &m[mid];
         if (m[mid].cp < cp)
             lo = mid + 1;
         else
@@ -364,8 +340,8 @@ static const xrem_uc_map *uc_map_find(const xrem_uc_map *m, int n, uint32_t cp)
 static int is_cjk(uint32_t cp)
 {
     return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
-           (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) ||
-           (cp >= 0x2B820 && cp <= 0x2CEAF) || (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
+           (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
+           (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
 }
 
 /* Decodes one code point at s[*i..n); invalid sequences give U+FFFD and consume the maximal
@@ -437,34 +413,28 @@ typedef struct {
 
 static void ctx_fail(tok_ctx *c, xrem_status st)
 {
-    if (c->st == XREM_OK)
-        c->st = st;
+    if (c->st == XREM_OK) c->st = st;
     c->done = 1;
 }
 
 /* p grown (doubling) to hold `need` elements: the new pointer, or NULL with p untouched. */
 static void *grow(void *p, size_t *cap, size_t need, size_t elem)
 {
-    if (need <= *cap)
-        return p;
+    if (need <= *cap) return p;
     size_t nc = *cap ? *cap : 64;
     while (nc < need) {
-        if (nc > SIZE_MAX / 2 / elem)
-            return NULL;
+        if (nc > SIZE_MAX / 2 / elem) return NULL;
         nc *= 2;
     }
     void *np = realloc(p, nc * elem);
-    if (np)
-        *cap = nc;
+    if (np) *cap = nc;
     return np;
 }
 
 static void emit_ids(tok_ctx *c, const int32_t *ids, int64_t n)
 {
-    if (c->done)
-        return;
-    if (n > c->limit - c->nout)
-        n = c->limit - c->nout;
+    if (c->done) return;
+    if (n > c->limit - c->nout) n = c->limit - c->nout;
     int32_t *np = grow(c->out, &c->capout, (size_t)(c->nout + n), sizeof(int32_t));
     if (!np) {
         ctx_fail(c, xrem_fail(XREM_ERR_NOMEM, "tokenize: out of memory for %lld ids", (long long)(c->nout + n)));
@@ -473,8 +443,7 @@ static void emit_ids(tok_ctx *c, const int32_t *ids, int64_t n)
     c->out = np;
     memcpy(c->out + c->nout, ids, (size_t)n * sizeof(int32_t));
     c->nout += n;
-    if (c->nout >= c->limit)
-        c->done = 1;
+    if (c->nout >= c->limit) c->done = 1;
 }
 
 static void emit_unk(tok_ctx *c)
@@ -491,8 +460,7 @@ static void piece_flush(tok_ctx *c)
 {
     size_t n = c->npiece;
     c->npiece = 0;
-    if (n == 0 || c->done)
-        return;
+    if (n == 0 || c->done) return;
     if (n > XREM_WORDPIECE_MAX_WORD_CHARS) {
         emit_unk(c);
         return;
@@ -510,8 +478,7 @@ static void piece_flush(tok_ctx *c)
         size_t end = n;
         for (; end > start; end--) {
             id = vocab_find(c->v, start > 0, buf + off[start], (size_t)(off[end] - off[start]));
-            if (id >= 0)
-                break;
+            if (id >= 0) break;
         }
         if (id < 0) { /* HF: the whole piece is one [UNK], matched prefixes are discarded */
             emit_unk(c);
@@ -526,8 +493,7 @@ static void piece_flush(tok_ctx *c)
 /* Stage C: punctuation split. */
 static void stage_c(tok_ctx *c, uint32_t cp, uint8_t props)
 {
-    if (props & XREM_UC_MN)
-        return;
+    if (props & XREM_UC_MN) return;
     if (props & XREM_UC_PUNCT) {
         piece_flush(c);
         c->piece[0] = cp;
@@ -535,8 +501,7 @@ static void stage_c(tok_ctx *c, uint32_t cp, uint8_t props)
         piece_flush(c);
         return;
     }
-    if (c->npiece < PIECE_CAP)
-        c->piece[c->npiece] = cp;
+    if (c->npiece < PIECE_CAP) c->piece[c->npiece] = cp;
     c->npiece++;
 }
 
@@ -546,8 +511,7 @@ static void run_flush(tok_ctx *c)
 {
     size_t n = c->nrun;
     c->nrun = 0;
-    if (n == 0)
-        return;
+    if (n == 0) return;
     if (n > 1) {
         size_t count[257] = {0};
         for (size_t k = 0; k < n; k++)
@@ -563,8 +527,7 @@ static void run_flush(tok_ctx *c)
         for (size_t k = 0; k < n; k++)
             tmp[count[c->run[k] >> 24]++] = c->run[k];
         memcpy(c->run, tmp, n * sizeof *tmp);
-        if (tmp != small)
-            free(tmp);
+        if (tmp != small) free(tmp);
     }
     for (size_t k = 0; k < n; k++) {
         uint32_t cp = c->run[k] & 0xFFFFFF;
@@ -583,8 +546,7 @@ static void stage_b(tok_ctx *c, uint32_t cp)
         stage_c(c, cp, r->props);
         return;
     }
-    if (r->props & XREM_UC_MN)
-        return;
+    if (r->props & XREM_UC_MN) return;
     uint32_t *np = grow(c->run, &c->caprun, c->nrun + 1, sizeof(uint32_t));
     if (!np) {
         ctx_fail(c, xrem_fail(XREM_ERR_NOMEM, "tokenize: out of memory"));
@@ -605,8 +567,7 @@ static void decompose(tok_ctx *c, uint32_t cp)
         uint32_t s = cp - 0xAC00;
         stage_b(c, 0x1100 + s / (21 * 28));
         stage_b(c, 0x1161 + (s % (21 * 28)) / 28);
-        if (s % 28)
-            stage_b(c, 0x11A7 + s % 28);
+        if (s % 28) stage_b(c, 0x11A7 + s % 28);
         return;
     }
     const xrem_uc_map *m = uc_map_find(xrem_uc_decomp, XREM_UC_NDECOMP, cp);
@@ -618,56 +579,8 @@ static void decompose(tok_ctx *c, uint32_t cp)
         stage_b(c, xrem_uc_decomp_pool[m->off + k]);
 }
 
-/* Python's Final_Sigma: capital sigma at i is final when a cased letter precedes it and none
- * follows it, skipping case-ignorable characters both ways. */
-static int final_sigma(const uint32_t *w, size_t n, size_t i)
-{
-    size_t j = i;
-    uint8_t p = 0;
-    while (j > 0) {
-        p = uc_range(w[--j])->props;
-        if (!(p & XREM_UC_CASE_IGNORABLE))
-            break;
-    }
-    if (j == i || (p & XREM_UC_CASE_IGNORABLE) || !(p & XREM_UC_CASED))
-        return 0;
-    for (j = i + 1; j < n; j++) {
-        p = uc_range(w[j])->props;
-        if (!(p & XREM_UC_CASE_IGNORABLE))
-            return !(p & XREM_UC_CASED);
-    }
-    return 1;
-}
-
 /* HF's all_special_tokens: recognised in any text, whatever the vocabulary. */
 static const char *const special_names[5] = {"[UNK]", "[SEP]", "[PAD]", "[CLS]", "[MASK]"};
-
-/* Whether a cleaned word spells a special token. HF then leaves it as it is (no lowercasing, no
- * punctuation split) and WordPiece-matches it whole. HF compares the word after NFC, which only
- * matters here through U+212A KELVIN SIGN -> "K" ("[UNK]", "[MASK]"). */
-static int word_special(tok_ctx *c)
-{
-    size_t n = c->nword;
-    if (n < 5 || n > 6 || c->word[0] != '[')
-        return 0;
-    char s[7];
-    for (size_t k = 0; k < n; k++) {
-        uint32_t cp = c->word[k] == 0x212A ? 'K' : c->word[k];
-        if (cp >= 0x80)
-            return 0;
-        s[k] = (char)cp;
-    }
-    s[n] = 0;
-    for (int k = 0; k < 5; k++)
-        if (strcmp(s, special_names[k]) == 0) {
-            for (size_t j = 0; j < n; j++)
-                c->piece[j] = (uint32_t)s[j];
-            c->npiece = n;
-            piece_flush(c);
-            return 1;
-        }
-    return 0;
-}
 
 /* A special token split out of the raw text: its id, [UNK] when the vocabulary lacks it. */
 static void emit_special(tok_ctx *c, const char *name)
@@ -687,18 +600,14 @@ static void word_flush(tok_ctx *c)
         c->nword = 0;
         return;
     }
-    if (word_special(c)) {
-        c->nword = 0;
-        return;
-    }
     for (size_t i = 0; i < n && !c->done; i++) {
         uint32_t cp = c->word[i];
         if (cp < 0x80) {
             stage_b(c, (cp >= 'A' && cp <= 'Z') ? cp + 32 : cp);
             continue;
         }
-        if (cp == 0x3A3) {
-            decompose(c, final_sigma(c->word, n, i) ? 0x3C2 : 0x3C3);
+        if (cp == 0x3A3) { /* HF lowercases one character at a time: never the final form */
+            decompose(c, 0x3C3);
             continue;
         }
         const xrem_uc_map *m = uc_map_find(xrem_uc_lower, XREM_UC_NLOWER, cp);
@@ -725,12 +634,13 @@ static void word_push(tok_ctx *c, uint32_t cp)
     c->word[c->nword++] = cp;
 }
 
-/* Length of the special token string at s (raw text), 0 if none: HF splits these out of the raw
- * text before any cleaning. */
+/* Length of the special token string at s (raw text), 0 if none. transformers 4.x splits these out
+ * of the raw text, byte for byte, before any cleaning, and lowercases every other character, so a
+ * word that only spells a special token after cleaning ("[S<U+200B>EP]", a KELVIN SIGN in "[UNK]")
+ * is ordinary text: HF's never_split (case-sensitive) cannot match it once lowercased. */
 static int raw_special(const char *s, int32_t *which)
 {
-    if (s[0] != '[')
-        return 0;
+    if (s[0] != '[') return 0;
     for (int k = 0; k < 5; k++) {
         size_t l = strlen(special_names[k]);
         if (strncmp(s, special_names[k], l) == 0) {
@@ -756,8 +666,7 @@ static void tokenize_text(tok_ctx *c, const char *text)
         }
         uint32_t cp = utf8_next(s, n, &i);
         uint8_t cls = uc_range(cp)->props & XREM_UC_CLASS_MASK;
-        if (cls == XREM_UC_DROP)
-            continue;
+        if (cls == XREM_UC_DROP) continue;
         if (cls == XREM_UC_SPACE) {
             word_flush(c);
             continue;
@@ -788,8 +697,7 @@ static xrem_status tokenize_limit(const xrem_vocab *v, const char *text, int64_t
     c.limit = limit;
     c.done = limit <= 0;
     c.out = grow(NULL, &c.capout, 64, sizeof(int32_t));
-    if (!c.out)
-        return xrem_fail(XREM_ERR_NOMEM, "tokenize: out of memory");
+    if (!c.out) return xrem_fail(XREM_ERR_NOMEM, "tokenize: out of memory");
     tokenize_text(&c, text);
     ctx_free(&c);
     if (c.st != XREM_OK) {
@@ -803,30 +711,22 @@ static xrem_status tokenize_limit(const xrem_vocab *v, const char *text, int64_t
 
 xrem_status xrem_wordpiece_tokenize(const xrem_vocab *v, const char *utf8, int32_t **ids, int64_t *n)
 {
-    if (ids)
-        *ids = NULL;
-    if (n)
-        *n = 0;
-    if (!v || !utf8 || !ids || !n)
-        return xrem_fail(XREM_ERR_ARG, "tokenize: NULL argument");
+    if (ids) *ids = NULL;
+    if (n) *n = 0;
+    if (!v || !utf8 || !ids || !n) return xrem_fail(XREM_ERR_ARG, "tokenize: NULL argument");
     return tokenize_limit(v, utf8, INT64_MAX, ids, n);
 }
 
 xrem_status xrem_wordpiece_encode(const xrem_vocab *v, const char *utf8, int max_len, int32_t *ids, int *len)
 {
-    if (len)
-        *len = 0;
-    if (!v || !utf8 || !ids || !len)
-        return xrem_fail(XREM_ERR_ARG, "encode: NULL argument");
-    if (max_len < 1)
-        return xrem_fail(XREM_ERR_ARG, "encode: max_len %d < 1", max_len);
-    if (v->cls < 0)
-        return xrem_fail(XREM_ERR_FORMAT, "encode: the vocabulary has no [CLS] token");
+    if (len) *len = 0;
+    if (!v || !utf8 || !ids || !len) return xrem_fail(XREM_ERR_ARG, "encode: NULL argument");
+    if (max_len < 1) return xrem_fail(XREM_ERR_ARG, "encode: max_len %d < 1", max_len);
+    if (v->cls < 0) return xrem_fail(XREM_ERR_FORMAT, "encode: the vocabulary has no [CLS] token");
     int32_t *tok;
     int64_t n;
     xrem_status st = tokenize_limit(v, utf8, max_len - 1, &tok, &n);
-    if (st != XREM_OK)
-        return st;
+    if (st != XREM_OK) return st;
     ids[0] = v->cls;
     memcpy(ids + 1, tok, (size_t)n * sizeof(int32_t));
     *len = (int)n + 1;
@@ -834,24 +734,19 @@ xrem_status xrem_wordpiece_encode(const xrem_vocab *v, const char *utf8, int max
     return XREM_OK;
 }
 
-xrem_status xrem_wordpiece_encode_pair(const xrem_vocab *v, const char *a, const char *b, int max_len,
-                                       int32_t *ids, int32_t *types, int *len)
+xrem_status xrem_wordpiece_encode_pair(const xrem_vocab *v, const char *a, const char *b, int max_len, int32_t *ids,
+                                       int32_t *types, int *len)
 {
-    if (len)
-        *len = 0;
-    if (!v || !a || !b || !ids || !types || !len)
-        return xrem_fail(XREM_ERR_ARG, "encode_pair: NULL argument");
-    if (max_len < 3)
-        return xrem_fail(XREM_ERR_ARG, "encode_pair: max_len %d < 3 ([CLS] a [SEP] b [SEP])", max_len);
-    if (v->cls < 0 || v->sep < 0)
-        return xrem_fail(XREM_ERR_FORMAT, "encode_pair: the vocabulary lacks [CLS] or [SEP]");
+    if (len) *len = 0;
+    if (!v || !a || !b || !ids || !types || !len) return xrem_fail(XREM_ERR_ARG, "encode_pair: NULL argument");
+    if (max_len < 3) return xrem_fail(XREM_ERR_ARG, "encode_pair: max_len %d < 3 ([CLS] a [SEP] b [SEP])", max_len);
+    if (v->cls < 0 || v->sep < 0) return xrem_fail(XREM_ERR_FORMAT, "encode_pair: the vocabulary lacks [CLS] or [SEP]");
     /* Only the first max_len ids of either text can survive, and the truncation rule below
      * gives the same cut for any length >= max_len, so tokenizing further is wasted. */
     int32_t *ta, *tb;
     int64_t la, lb;
     xrem_status st = tokenize_limit(v, a, max_len, &ta, &la);
-    if (st != XREM_OK)
-        return st;
+    if (st != XREM_OK) return st;
     st = tokenize_limit(v, b, max_len, &tb, &lb);
     if (st != XREM_OK) {
         free(ta);
@@ -889,8 +784,7 @@ xrem_status xrem_wordpiece_encode_pair(const xrem_vocab *v, const char *a, const
 
 void xrem_text_batch_free(xrem_text_batch *b)
 {
-    if (!b)
-        return;
+    if (!b) return;
     free(b->ids);
     free(b->mask);
     free(b->types);
@@ -901,14 +795,12 @@ void xrem_text_batch_free(xrem_text_batch *b)
 xrem_status xrem_text_batch_encode(const xrem_vocab *v, const char *const *texts, int B, int max_len,
                                    xrem_text_batch *out)
 {
-    if (!out)
-        return xrem_fail(XREM_ERR_ARG, "text batch: out is NULL");
+    if (!out) return xrem_fail(XREM_ERR_ARG, "text batch: out is NULL");
     memset(out, 0, sizeof *out);
     if (!v || !texts || B < 1 || max_len < 1)
         return xrem_fail(XREM_ERR_ARG, "text batch: need a vocab, texts, B >= 1 (got %d), max_len >= 1 (got %d)", B,
                          max_len);
-    if (v->pad < 0)
-        return xrem_fail(XREM_ERR_FORMAT, "text batch: the vocabulary has no [PAD] token");
+    if (v->pad < 0) return xrem_fail(XREM_ERR_FORMAT, "text batch: the vocabulary has no [PAD] token");
     if ((size_t)B > SIZE_MAX / sizeof(int32_t) / (size_t)max_len)
         return xrem_fail(XREM_ERR_NOMEM, "text batch: %d x %d ids overflow", B, max_len);
     size_t cells = (size_t)B * (size_t)max_len;
@@ -932,8 +824,7 @@ xrem_status xrem_text_batch_encode(const xrem_vocab *v, const char *const *texts
             xrem_text_batch_free(out);
             return xrem_fail_context(st, "text batch: text %d", i);
         }
-        if (out->len[i] > T)
-            T = out->len[i];
+        if (out->len[i] > T) T = out->len[i];
     }
     size_t n = (size_t)B * (size_t)T;
     out->ids = malloc(n * sizeof(int32_t));

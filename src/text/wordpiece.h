@@ -1,8 +1,9 @@
 /* text/wordpiece.h — the bert-base-uncased WordPiece tokenizer, as ALBEF / X-REM run it.
  *
- * Gives the same ids as HF transformers' slow BertTokenizer(vocab_file, do_lower_case=True,
- * tokenize_chinese_chars=True, strip_accents=None) — `BertTokenizerLegacy` in transformers 5 —
- * checked by tests/test_tokenizer.c against goldens made by scripts/make_tokenizer_goldens.py.
+ * Gives the same ids as the full call of HF transformers 4.x's slow BertTokenizer(vocab_file,
+ * do_lower_case=True, tokenize_chinese_chars=True, strip_accents=None) — `tok(text)`, as ALBEF
+ * (transformers 4.8) and bert_score run it — checked by tests/test_tokenizer.c against goldens
+ * made by scripts/make_tokenizer_goldens.py with transformers 4.30.
  *
  *   xrem_vocab *v;
  *   if (xrem_vocab_load_txt("bert-base-uncased-vocab.txt", &v) != XREM_OK) { report xrem_last_error() }
@@ -17,7 +18,10 @@
  * What a text goes through (HF's order):
  *  1. Special tokens: every exact occurrence of "[UNK]", "[SEP]", "[PAD]", "[CLS]" or "[MASK]" in
  *     the raw text becomes that token (so "a [SEP] b" is 3 ids, as in X-REM's joined reports);
- *     the text between occurrences is tokenized on its own.
+ *     the text between occurrences is tokenized on its own. Only step 1 recognises them: a
+ *     word that spells one after cleaning ("[S<U+200B>EP]", KELVIN SIGN in "[UNK]") is text, as
+ *     HF lowercases it before its never_split check. (The goldens' tokenizer is built as
+ *     from_pretrained builds it, with the special tokens registered as never-split.)
  *  2. UTF-8 decoding. Invalid UTF-8 (stray or truncated bytes, overlong forms, surrogates,
  *     > U+10FFFF) is read as U+FFFD, as Python's errors="replace" would, and step 3 drops U+FFFD
  *     like every HF version does: bad bytes vanish without splitting the word ("a\xffb" -> "ab").
@@ -26,8 +30,9 @@
  *     (control, format such as U+200D ZWJ and U+00AD, private use, unassigned); " \t\n\r", Zs,
  *     U+2028 and U+2029 separate words. Each CJK ideograph (HF's _is_chinese_char ranges) is a
  *     word of its own.
- *  4. A word equal to a special token string is that token. Otherwise: Python str.lower() of the
- *     word (full mappings, U+0130 -> "i\u0307"; Final_Sigma: a word-final capital sigma -> "ς"),
+ *  4. Python str.lower() of each character (full mappings, U+0130 -> "i\u0307"). HF's PreTrainedTokenizer.tokenize()
+ *     lowercases the text one character at a time (re.sub with "(.+?)") before BasicTokenizer
+ *     sees it, so Final_Sigma never applies: a capital sigma is always "σ", never "ς".
  *     NFD (canonical ordering, Hangul), drop category Mn, then split before and after every
  *     punctuation character (ASCII 33-47, 58-64, 91-96, 123-126 and every P*).
  *  5. WordPiece on each piece: greedy longest match first, "##" marks a continuation; a piece
