@@ -84,7 +84,7 @@ int xrem_cmd_inspect(int argc, char **argv)
     /* The verdict is a real load: every shape checked against the config, every value finite. */
     xrem_backend *be = NULL;
     xrem_albef *m = NULL;
-    if (xrem_backend_cpu_create(0, &be) || xrem_albef_load(path, be, 0, &m)) {
+    if (xrem_backend_create("cpu", 0, &be) || xrem_albef_load(path, be, 0, &m)) {
         printf("verdict          INVALID: %s\n", xrem_last_error());
         xrem_backend_free(be);
         return 1;
