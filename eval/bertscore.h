@@ -1,7 +1,7 @@
 /* eval/bertscore.h — BERTScore as bert_score 0.3.x computes it (DESIGN §3), for any BERT-family
  * encoder xrem can load: distilroberta-base (the published metric) or a proxy.
  *
- *   xrem_backend *be; xrem_backend_cpu_create(0, &be);
+ *   xrem_backend *be; xrem_backend_create("cpu", 0, &be);
  *   xrem_bertscore *bs;
  *   if (xrem_bertscore_create("distilroberta-base.h5", 5, be, &bs)) { puts(xrem_last_error()); ... }
  *   xrem_bertscore_opts o; xrem_bertscore_opts_default(&o);   // idf off, bert_score's batch 64

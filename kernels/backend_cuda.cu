@@ -188,12 +188,15 @@ xrem_status xrem_backend_cuda_create(int device, xrem_backend **out)
     cudaError_t err = cudaGetDeviceCount(&n);
     if (err != cudaSuccess) {
         (void)cudaGetLastError();
-        return xrem_fail(XREM_ERR_DEVICE, "no usable CUDA device: cudaGetDeviceCount: %s (%s)",
-                         cudaGetErrorName(err), cudaGetErrorString(err));
+        /* the three answers a user can act on: install a driver, find a GPU, or something else */
+        const char *why = err == cudaErrorNoDevice            ? "no CUDA device"
+                          : err == cudaErrorInsufficientDriver ? "no CUDA driver (or one older than this build's runtime)"
+                                                               : "no usable CUDA driver or device";
+        return xrem_fail(XREM_ERR_DEVICE, "%s (cudaGetDeviceCount: %s)", why, cudaGetErrorName(err));
     }
-    if (n == 0) return xrem_fail(XREM_ERR_DEVICE, "no usable CUDA device: cudaGetDeviceCount found 0");
+    if (n == 0) return xrem_fail(XREM_ERR_DEVICE, "no CUDA device (cudaGetDeviceCount found 0)");
     if (device < 0 || device >= n)
-        return xrem_fail(XREM_ERR_ARG, "GPU %d requested but %d CUDA device(s) present", device, n);
+        return xrem_fail(XREM_ERR_ARG, "device index %d out of range: %d device(s)", device, n);
 
     cudaDeviceProp prop;
     if ((err = cudaSetDevice(device)) != cudaSuccess ||

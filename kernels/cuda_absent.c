@@ -5,5 +5,6 @@ xrem_status xrem_backend_cuda_create(int device, xrem_backend **out)
 {
     (void)device;
     *out = NULL;
-    return xrem_fail(XREM_ERR_UNSUPPORTED, "this xrem was built without CUDA (nvcc not found)");
+    return xrem_fail(XREM_ERR_UNSUPPORTED,
+                     "built without CUDA (configure with -DXREM_CUDA=ON where nvcc is installed)");
 }

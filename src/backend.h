@@ -20,10 +20,10 @@ extern "C" {
 #include <stdint.h>
 
 #include "core/tensor.h"
+#include "xrem/backend.h"
 
 typedef enum { XREM_ACT_GELU = 0, XREM_ACT_RELU, XREM_ACT_TANH } xrem_act;
 
-typedef struct xrem_backend xrem_backend;
 struct xrem_backend {
     const char *name;
     xrem_device device;
@@ -73,12 +73,13 @@ struct xrem_backend {
     void (*destroy)(xrem_backend *be);
 };
 
-/* The CPU backend: BLAS sgemm, OpenMP over rows and heads. threads <= 0: all cores. */
+/* The per-backend constructors behind xrem_backend_create (include/xrem/backend.h), which is
+ * the one way callers create a backend; only the factory calls these.
+ * CPU: BLAS sgemm, OpenMP over rows and heads; threads <= 0: all cores.
+ * CUDA on GPU `device`: XREM_ERR_UNSUPPORTED when built without CUDA, XREM_ERR_DEVICE when there
+ * is no driver or no device, XREM_ERR_ARG when `device` is out of range. */
 xrem_status xrem_backend_cpu_create(int threads, xrem_backend **out);
-/* The CUDA backend on GPU `device`. XREM_ERR_UNSUPPORTED when built without CUDA,
- * XREM_ERR_DEVICE when no usable GPU is present. */
 xrem_status xrem_backend_cuda_create(int device, xrem_backend **out);
-void xrem_backend_free(xrem_backend *be);
 /* XREM_ERR_UNSUPPORTED (naming the op) unless the backend provides every op the models use. */
 xrem_status xrem_backend_check(const xrem_backend *be);
 

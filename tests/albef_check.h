@@ -41,7 +41,7 @@ static int albef_check(const char *weights, const char *golden, int threads, dou
     int64_t ine[4], tne[4];
     int64_t res = 0;
     printf("%s\n", golden);
-    CHECK_OK(xrem_backend_cpu_create(threads, &be));
+    CHECK_OK(xrem_backend_create("cpu", threads, &be));
     CHECK_OK(xrem_h5_open(golden, &g));
     CHECK_OK(xrem_h5_attr_i64(g, "/", "res", &res));
     CHECK_OK(xrem_albef_load(weights, be, (int)res, &m));

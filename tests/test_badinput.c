@@ -33,7 +33,7 @@ static void expect_load_fail(const char *what, const char *path, int res, xrem_s
 {
     xrem_backend *be = NULL;
     xrem_albef *m = NULL;
-    xrem_backend_cpu_create(1, &be);
+    xrem_backend_create("cpu", 1, &be);
     xrem_status s = xrem_albef_load(path, be, res, &m);
     const char *msg = xrem_last_error();
     printf("  %-22s -> [%s] %s\n", what, xrem_status_name(s), msg);
@@ -116,7 +116,7 @@ static int weights_cases(void)
     {
         xrem_backend *be = NULL;
         xrem_albef *m = NULL;
-        xrem_backend_cpu_create(1, &be);
+        xrem_backend_create("cpu", 1, &be);
         xrem_status s = xrem_albef_load(tmp("trunc.h5"), be, 0, &m);
         printf("  %-22s -> [%s] %s\n", "truncated", xrem_status_name(s), xrem_last_error());
         CHECK(s != XREM_OK && strstr(xrem_last_error(), "trunc.h5"), "truncated file accepted or unnamed");
@@ -144,7 +144,7 @@ static int weights_cases(void)
     /* a text longer than the position table (16 here) */
     xrem_backend *be = NULL;
     xrem_albef *m = NULL;
-    CHECK_OK(xrem_backend_cpu_create(1, &be));
+    CHECK_OK(xrem_backend_create("cpu", 1, &be));
     CHECK_OK(xrem_albef_load(good, be, 0, &m));
     int32_t ids[20] = {0}, mask[20];
     for (int i = 0; i < 20; i++) mask[i] = 1;

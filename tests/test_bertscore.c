@@ -110,7 +110,7 @@ static double check_golden(const char *weights, const char *golden, int threads,
                            int quiet)
 {
     xrem_backend *be = NULL;
-    if (xrem_backend_cpu_create(threads, &be)) {
+    if (xrem_backend_create("cpu", threads, &be)) {
         CHECK(0, "cpu backend: %s", xrem_last_error());
         return INFINITY;
     }
@@ -223,7 +223,7 @@ static void check_quirk_needed(const char *weights, const char *golden)
     xrem_h5 *g = NULL;
     char **c = NULL, **r = NULL;
     int64_t n = 0, nr = 0;
-    if (xrem_backend_cpu_create(1, &be) || xrem_bertscore_create(weights, 0, be, &bs) || xrem_h5_open(golden, &g) ||
+    if (xrem_backend_create("cpu", 1, &be) || xrem_bertscore_create(weights, 0, be, &bs) || xrem_h5_open(golden, &g) ||
         xrem_h5_read_strings(g, "cands", &c, &n) || xrem_h5_read_strings(g, "refs", &r, &nr)) {
         CHECK(0, "quirk check setup: %s", xrem_last_error());
     } else {
@@ -267,7 +267,7 @@ static void check_api(const char *weights)
 
     xrem_backend *be = NULL;
     xrem_bertscore *bs = NULL;
-    if (xrem_backend_cpu_create(2, &be) || xrem_bertscore_create(weights, -1, be, &bs)) {
+    if (xrem_backend_create("cpu", 2, &be) || xrem_bertscore_create(weights, -1, be, &bs)) {
         CHECK(0, "api setup: %s", xrem_last_error());
         xrem_backend_free(be);
         return;

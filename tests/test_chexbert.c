@@ -270,7 +270,7 @@ int main(void)
         xrem_backend *be = NULL;
         xrem_chexbert *m = NULL;
         printf("%s (%d thread%s, %lld texts)\n", wpath, threads, threads > 1 ? "s" : "", (long long)g.n);
-        CHECK_OK(xrem_backend_cpu_create(threads, &be));
+        CHECK_OK(xrem_backend_create("cpu", threads, &be));
         CHECK_OK(xrem_chexbert_load(wpath, be, &m));
         CHECK(xrem_chexbert_hidden(m) == g.C && xrem_chexbert_max_len(m) == 512, "hidden %d, max_len %d",
               xrem_chexbert_hidden(m), xrem_chexbert_max_len(m));

@@ -440,19 +440,9 @@ static void attention_cases(const char *label)
 int main(void)
 {
     bench = getenv("XREM_GPU_BENCH") && atoi(getenv("XREM_GPU_BENCH")) > 0;
-    xrem_status s = xrem_backend_cuda_create(0, &gpu);
-    if (s == XREM_ERR_DEVICE || s == XREM_ERR_UNSUPPORTED) {
-        printf("SKIP: no CUDA backend: %s\n", xrem_last_error());
-        return TEST_SKIP;
-    }
-    if (s != XREM_OK) {
-        fprintf(stderr, "xrem_backend_cuda_create: %s\n", xrem_last_error());
-        return 1;
-    }
-    if (xrem_backend_cpu_create(0, &cpu) != XREM_OK) {
-        fprintf(stderr, "xrem_backend_cpu_create: %s\n", xrem_last_error());
-        return 1;
-    }
+    int rc = xrem_test_backend("cuda", 0, &gpu);
+    if (rc) return rc;
+    if ((rc = xrem_test_backend("cpu", 0, &cpu))) return rc;
 
     printf("%-10s %-34s %10s %10s %8s %8s  %s%s\n", "op", "shape", "max|d|", "max rel", "atol", "rtol", "result",
            bench ? "  gpu time / throughput" : "");
@@ -498,7 +488,7 @@ int main(void)
     /* the same on a backend whose attention scratch holds 16384 floats: row blocks and chunks */
     xrem_backend *gpu_big = gpu;
     setenv("XREM_CUDA_ATTN_SCRATCH_KB", "64", 1);
-    s = xrem_backend_cuda_create(0, &gpu);
+    xrem_status s = xrem_backend_create("cuda", 0, &gpu);
     unsetenv("XREM_CUDA_ATTN_SCRATCH_KB");
     if (s != XREM_OK) {
         fprintf(stderr, "second CUDA backend: %s\n", xrem_last_error());

@@ -245,7 +245,7 @@ int main(void)
         xrem_backend *be = NULL;
         xrem_nli *m = NULL;
         printf("%s (%d thread%s)\n", wpath, threads, threads > 1 ? "s" : "");
-        CHECK_OK(xrem_backend_cpu_create(threads, &be));
+        CHECK_OK(xrem_backend_create("cpu", threads, &be));
         CHECK_OK(xrem_nli_load(wpath, be, &m));
         if (check_set(m, g, "", (int)max_len, threads == 1) || check_set(m, g, "_64", (int)short_len, threads == 1))
             return 1;

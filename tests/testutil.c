@@ -75,3 +75,15 @@ double xrem_test_compare(xrem_h5 *g, const char *name, const float *got, int64_t
     free(ref);
     return e;
 }
+
+int xrem_test_backend(const char *name, int threads, xrem_backend **be)
+{
+    xrem_status s = xrem_backend_create(name, threads, be);
+    if (s == XREM_OK) return 0;
+    if (s == XREM_ERR_DEVICE || s == XREM_ERR_UNSUPPORTED) {
+        printf("SKIP: %s\n", xrem_last_error());
+        return TEST_SKIP;
+    }
+    fprintf(stderr, "backend %s: %s\n", name, xrem_last_error());
+    return 1;
+}

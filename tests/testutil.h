@@ -6,6 +6,7 @@
 #include <stdio.h>
 
 #include "core/h5.h"
+#include "xrem/backend.h"
 
 #define TEST_SKIP 77
 
@@ -40,5 +41,10 @@ double xrem_test_max_abs(const float *a, const float *b, int64_t n, int64_t *whe
 /* Compare `got` with golden dataset `name` in g (same numel); prints "name: max abs err"; counts a
  * failure when above tol. Returns the max error (or +inf when the golden cannot be read). */
 double xrem_test_compare(xrem_h5 *g, const char *name, const float *got, int64_t n, double tol);
+
+/* xrem_backend_create(name, threads, be) for a test: 0 when created; TEST_SKIP, after a "SKIP:"
+ * line with the factory's reason, when the backend is absent (a build without CUDA, no driver,
+ * no device); 1, after printing why, on any other failure. */
+int xrem_test_backend(const char *name, int threads, xrem_backend **be);
 
 #endif

@@ -65,3 +65,16 @@ int xrem_arg_check(int argc, char **argv, const char *cmd, const char *const *kn
     }
     return 0;
 }
+
+const char *xrem_arg_backend(int argc, char **argv)
+{
+    const char *v = xrem_arg_str(argc, argv, "--backend");
+    return v ? v : "cpu";
+}
+
+int xrem_arg_backend_create(int argc, char **argv, const char *cmd, int threads, xrem_backend **be)
+{
+    if (xrem_backend_create(xrem_arg_backend(argc, argv), threads, be) == XREM_OK) return 0;
+    fprintf(stderr, "xrem %s: %s\n", cmd, xrem_last_error());
+    return 1;
+}

@@ -84,7 +84,7 @@ static const char *const bench_flags[] = {"--json", NULL};
 static int bench_usage(FILE *out, int rc)
 {
     fprintf(out, "usage: xrem bench vit|bert|itm [--res R] [--batch B] [--threads N] [--iters I] [--len L]\n"
-                 "                  [--backend cpu|cuda] [--weights W.h5] [--json]\n"
+                 "                  " XREM_ARG_BACKEND_USAGE " [--weights W.h5] [--json]\n"
                  "  --weights: time this converted model instead of random full-size weights\n"
                  "  vit: images/s of the ViT-B/16 (default --res 384 --batch 8)\n"
                  "  bert: text-mode sequences/s of BERT-base (default --batch 64 --len 25)\n"
@@ -106,8 +106,7 @@ int xrem_cmd_bench(int argc, char **argv)
     b.threads = (int)xrem_arg_int(argc, argv, "--threads", 0, 0, 1024, &ok);
     b.iters = (int)xrem_arg_int(argc, argv, "--iters", 3, 1, 100000, &ok);
     b.len = (int)xrem_arg_int(argc, argv, "--len", is_itm ? 40 : 25, 1, 512, &ok);
-    b.backend = xrem_arg_str(argc, argv, "--backend");
-    if (!b.backend) b.backend = "cpu";
+    b.backend = xrem_arg_backend(argc, argv);
     if (!ok) return 2;
     if (b.res % 16) {
         fprintf(stderr, "xrem bench: --res %d is not a multiple of the patch size 16\n", b.res);
@@ -120,9 +119,8 @@ int xrem_cmd_bench(int argc, char **argv)
     xrem_backend *be = NULL;
     xrem_albef *m = NULL;
     double per = 0;
-    xrem_status s = !strcmp(b.backend, "cuda") ? xrem_backend_cuda_create(0, &be)
-                    : !strcmp(b.backend, "cpu") ? xrem_backend_cpu_create(b.threads, &be)
-                                                : xrem_fail(XREM_ERR_ARG, "--backend must be cpu or cuda");
+    if (xrem_arg_backend_create(argc, argv, "bench", b.threads, &be)) return 1;
+    xrem_status s = XREM_OK;
     const char *given = xrem_arg_str(argc, argv, "--weights");
     if (!s) {
         b.threads = be->threads;

@@ -46,12 +46,13 @@ static int demo_file_ok(const char *path)
     return stat(path, &st) == 0 && st.st_size > 0;
 }
 
-static const char *const demo_known[] = {"--assets", "--out", "--threads", "--images", "--nli", NULL};
+static const char *const demo_known[] = {"--assets", "--out", "--threads", "--images", "--nli", "--backend", NULL};
 
 int xrem_cmd_demo(int argc, char **argv)
 {
     if (xrem_arg_flag(argc, argv, "--help")) {
-        printf("usage: xrem demo [--assets data/assets] [--out demo] [--threads N] [--images 40] [--nli NLI.h5]\n");
+        printf("usage: xrem demo [--assets data/assets] [--out demo] [--threads N] [--images 40] [--nli NLI.h5]\n"
+               "                 " XREM_ARG_BACKEND_USAGE "\n");
         return 0;
     }
     if (xrem_arg_check(argc, argv, "demo", demo_known, NULL)) return 2;
@@ -60,6 +61,11 @@ int xrem_cmd_demo(int argc, char **argv)
     int threads = (int)xrem_arg_int(argc, argv, "--threads", 0, 0, 1024, &ok);
     int nimg = (int)xrem_arg_int(argc, argv, "--images", 40, 1, 100000, &ok);
     if (!ok) return 2;
+    /* the models run in the embed and run steps; an unusable backend fails here, before any output */
+    const char *backend = xrem_arg_backend(argc, argv);
+    xrem_backend *be = NULL;
+    if (xrem_arg_backend_create(argc, argv, "demo", threads, &be)) return 1;
+    xrem_backend_free(be);
     if (!assets) assets = "data/assets";
     if (!out) out = "demo";
     char tgz[1024], vocab[1024];
@@ -87,16 +93,16 @@ int xrem_cmd_demo(int argc, char **argv)
                             "dev random-weights --arch albef_itm --preset small --vocab %s --seed 2 --out %s/itm.h5",
                             vocab, out);
     if (!rc) rc = demo_step("embed the corpus", xrem_cmd_embed,
-                            "embed --weights %s/retrieval.h5 --corpus %s/corpus.csv --out %s/corpus.h5 --threads %d",
-                            out, out, out, threads);
+                            "embed --weights %s/retrieval.h5 --corpus %s/corpus.csv --out %s/corpus.h5 --threads %d --backend %s",
+                            out, out, out, threads, backend);
     /* The NLI model is the small random-weight one the tests use (2,000-token vocabulary). The
      * reference's extra empty candidate is dropped: with random weights it tends to win, and
      * an empty report would make a dull demo (real runs keep it by default, as the paper did). */
     if (!rc) rc = demo_step("X-REM: ITC top-50, ITM top-10, NLI filter to 2", xrem_cmd_run,
                             "run --retrieval %s/retrieval.h5 --itm %s/itm.h5 --nli %s --images %s/cxr.h5 "
                             "--corpus %s/corpus.h5 --out %s/run --res-retrieval 32 --res-itm 48 --filter nli "
-                            "--drop-empty-candidate --threads %d --resume",
-                            out, out, nli, out, out, out, threads);
+                            "--drop-empty-candidate --threads %d --resume --backend %s",
+                            out, out, nli, out, out, out, threads, backend);
 #ifdef XREM_HAVE_EVAL
     if (!rc) rc = demo_step("evaluate against the IU impressions", xrem_cmd_eval,
                             "eval --gt %s/gt.csv --pred %s/run/pred.csv --out %s/eval --metrics bleu,labels --allow-unmatched",

@@ -9,14 +9,15 @@
 #include "pipeline/corpus.h"
 
 static const char *const embed_known[] = {"--weights", "--corpus", "--out", "--column", "--threads", "--batch",
-                                          "--max-len", NULL};
+                                          "--max-len", "--backend", NULL};
 
 int xrem_cmd_embed(int argc, char **argv)
 {
     if (argc < 2 || xrem_arg_flag(argc, argv, "--help")) {
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: xrem embed --weights RETRIEVAL.h5 --corpus train_impressions.csv --out corpus.h5\n"
-                "                  [--column report] [--max-len 25] [--batch 256] [--threads N]\n");
+                "                  [--column report] [--max-len 25] [--batch 256] [--threads N]\n"
+                "                  " XREM_ARG_BACKEND_USAGE "\n");
         return argc < 2 ? 2 : 0;
     }
     if (xrem_arg_check(argc, argv, "embed", embed_known, NULL)) return 2;
@@ -34,9 +35,12 @@ int xrem_cmd_embed(int argc, char **argv)
     xrem_backend *be = NULL;
     xrem_albef *m = NULL;
     xrem_corpus c = {0};
-    xrem_status s = xrem_out_not_input(NULL, out, (const char *const[]){w, in, NULL});
-    if (!s) s = xrem_backend_cpu_create(threads, &be);
-    if (!s) s = xrem_albef_load(w, be, 0, &m);
+    if (xrem_out_not_input(NULL, out, (const char *const[]){w, in, NULL})) {
+        fprintf(stderr, "xrem embed: %s\n", xrem_last_error());
+        return 1;
+    }
+    if (xrem_arg_backend_create(argc, argv, "embed", threads, &be)) return 1;
+    xrem_status s = xrem_albef_load(w, be, 0, &m);
     if (!s) s = xrem_corpus_read_csv(in, col ? col : "report", &c);
     if (!s)
         fprintf(stderr, "xrem embed: %lld reports (%lld empty/NaN and %lld duplicates dropped, as the reference does)\n",

@@ -77,7 +77,7 @@ static void ev_usage(FILE *o)
             "                        labels without label files; per_report.csv then holds each side's 14\n"
             "                        labels (gt:<condition>, pred:<condition>: '', 1, 0, -1 as label files)\n"
             "  --threads N           CPU threads for the CheXbert model (default 0: all cores)\n"
-            "  --backend cpu|cuda    where the CheXbert model runs (default cpu)\n"
+            "  --backend cpu|cuda|cuda:N  where the CheXbert and BERTScore models run (default cpu)\n"
             "  --pred-b B.csv        a second system: per-report BLEU-2 and a paired bootstrap test B vs PRED\n"
             "  --bootstrap N         resamples for the CIs and the paired test (default 1000; 0: none)\n"
             "  --seed S              seed of every resampling (default 12345)\n"
@@ -182,10 +182,8 @@ static int ev_parse(int argc, char **argv, ev_opts *o)
             o->bs_layer = (int)l;
             o->bs_layer_set = 1;
         }
-        else if (!strcmp(name, "--backend")) {
-            if (strcmp(val, "cpu") && strcmp(val, "cuda")) return ev_usage_error("--backend '%s': want cpu or cuda", val);
-            o->backend = val;
-        } else if (!strcmp(name, "--threads")) {
+        else if (!strcmp(name, "--backend")) o->backend = val; /* checked by xrem_backend_create */
+        else if (!strcmp(name, "--threads")) {
             uint64_t t;
             if (!ev_parse_u64(val, 4096, &t)) return ev_usage_error("--threads '%s': want an integer 0..4096", val);
             o->threads = (int)t;
@@ -290,6 +288,7 @@ typedef struct {
     double *radcliq[2];           /* [n] v0, v1 */
     xrem_ci ci_radcliq[2];
     double t_load, t_bleu2, t_bleu2_cpu, t_bleu, t_labels, t_boot, t_chexbert;
+    xrem_backend *be; /* where the model metrics run, made before anything is read or written */
 } ev_state;
 
 /* Labels come from the CheXbert model: the labels metric without label files (incl. 'chexbert'). */
@@ -587,12 +586,6 @@ done:
 }
 
 /* --- CheXbert: labels and s_emb --------------------------------------------------------------------------- */
-static xrem_status ev_backend(const ev_opts *o, xrem_backend **be)
-{
-    if (!strcmp(o->backend, "cuda")) return xrem_backend_cuda_create(0, be);
-    return xrem_backend_cpu_create(o->threads, be);
-}
-
 /* GT and PRED texts through the model in one call (2n reports): s->lab (when the labels come from
  * the model) and s->semb (when asked). */
 static int ev_chexbert(ev_state *s)
@@ -604,7 +597,7 @@ static int ev_chexbert(ev_state *s)
         xrem_fail(XREM_ERR_ARG, "CheXbert: %" PRId64 " reports is too many for one run", 2 * n);
         return ev_fail();
     }
-    xrem_backend *be = NULL;
+    xrem_backend *be = s->be;
     xrem_chexbert *m = NULL;
     const char **texts = malloc(sizeof *texts * (size_t)(2 * n));
     int32_t *cls = malloc(sizeof *cls * (size_t)(2 * n) * XREM_NCOND);
@@ -614,7 +607,7 @@ static int ev_chexbert(ev_state *s)
         xrem_fail(XREM_ERR_NOMEM, "out of memory");
         goto fail;
     }
-    if (ev_backend(o, &be) != XREM_OK || xrem_chexbert_load(o->chexbert, be, &m) != XREM_OK) goto fail;
+    if (xrem_chexbert_load(o->chexbert, be, &m) != XREM_OK) goto fail;
     const int C = xrem_chexbert_hidden(m);
     const char *sha = xrem_chexbert_sha256(m);
     snprintf(s->chexbert_sig, sizeof s->chexbert_sig, "chexbert:%s", sha && *sha ? sha : "unknown");
@@ -652,7 +645,6 @@ static int ev_chexbert(ev_state *s)
 fail:
     if (rc) ev_fail();
     xrem_chexbert_free(m);
-    xrem_backend_free(be);
     free(texts);
     free(cls);
     free(emb);
@@ -716,7 +708,7 @@ static int ev_bertscore(ev_state *s)
     const ev_opts *o = &s->o;
     const int64_t n = s->n;
     double t0 = ev_now(), b[3] = {0, 0, 0};
-    xrem_backend *be = NULL;
+    xrem_backend *be = s->be;
     xrem_bertscore *bs = NULL;
     char **c = calloc((size_t)n + 1, sizeof *c), **r = calloc((size_t)n + 1, sizeof *r);
     double *P = malloc(sizeof *P * (size_t)(n + 1)), *R = malloc(sizeof *R * (size_t)(n + 1));
@@ -731,7 +723,7 @@ static int ev_bertscore(ev_state *s)
             xrem_fail(XREM_ERR_NOMEM, "out of memory");
             goto fail;
         }
-    if (ev_backend(o, &be) != XREM_OK || xrem_bertscore_create(o->bertscore_model, o->bs_layer, be, &bs) != XREM_OK)
+    if (xrem_bertscore_create(o->bertscore_model, o->bs_layer, be, &bs) != XREM_OK)
         goto fail;
     xrem_bertscore_opts opt;
     xrem_bertscore_opts_default(&opt);
@@ -764,7 +756,6 @@ fail:
     free(P);
     free(R);
     xrem_bertscore_free(bs);
-    xrem_backend_free(be);
     return rc;
 }
 
@@ -1317,6 +1308,11 @@ int xrem_cmd_eval(int argc, char **argv)
     int rc = ev_parse(argc, argv, &s.o);
     if (rc) return rc < 0 ? 0 : rc;
     if ((rc = ev_check_out(&s)) != 0) goto done;
+    if ((ev_need_chexbert(&s.o) || (s.o.metrics & M_BERTSCORE)) &&
+        xrem_backend_create(s.o.backend, s.o.threads, &s.be) != XREM_OK) {
+        rc = ev_fail();
+        goto done;
+    }
     if ((rc = ev_load(&s)) != 0) goto done;
     if ((s.o.metrics & M_RADCLIQ) && (rc = ev_radcliq_inputs(&s)) != 0) goto done;
     if ((s.o.metrics & (M_BLEU | M_BLEU2)) && (rc = ev_bleu(&s)) != 0) goto done;
@@ -1329,5 +1325,6 @@ int xrem_cmd_eval(int argc, char **argv)
     rc = ev_write_all(&s);
 done:
     ev_free(&s);
+    xrem_backend_free(s.be);
     return rc;
 }

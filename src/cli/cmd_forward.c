@@ -160,14 +160,14 @@ static xrem_status fwd_itm(fwd_ctx *c)
 }
 
 static const char *const fwd_known[] = {"--weights", "--images", "--texts", "--out", "--res", "--threads",
-                                        "--batch", "--max-len", NULL};
+                                        "--batch", "--max-len", "--backend", NULL};
 
 int xrem_cmd_forward(int argc, char **argv)
 {
     if (xrem_arg_flag(argc, argv, "--help") || argc < 2) {
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: xrem forward --weights W.h5 [--images IMG.h5] [--texts T.txt] --out OUT.h5\n"
-                "                    [--res R] [--threads N] [--batch B] [--max-len L]\n");
+                "                    [--res R] [--threads N] [--batch B] [--max-len L] " XREM_ARG_BACKEND_USAGE "\n");
         return argc < 2 ? 2 : 0;
     }
     if (xrem_arg_check(argc, argv, "forward", fwd_known, NULL)) return 2;
@@ -186,8 +186,8 @@ int xrem_cmd_forward(int argc, char **argv)
     xrem_backend *be = NULL;
     fwd_ctx c = {0};
     c.batch = batch;
-    xrem_status s = xrem_backend_cpu_create(threads, &be);
-    if (!s) s = xrem_albef_load(wpath, be, res, &c.m);
+    if (xrem_arg_backend_create(argc, argv, "forward", threads, &be)) return 1;
+    xrem_status s = xrem_albef_load(wpath, be, res, &c.m);
     if (!s) {
         const xrem_vit *v = xrem_albef_vit(c.m);
         c.R = v->cfg.res;

@@ -117,7 +117,7 @@ static int inspect_verdict(const char *path, const char *arch)
         return 1;
     }
     xrem_backend *be = NULL;
-    xrem_status s = xrem_backend_cpu_create(0, &be);
+    xrem_status s = xrem_backend_create("cpu", 0, &be);
     if (!s) s = loaders[i].load(path, be, &params);
     xrem_backend_free(be);
     if (s) {

@@ -9,7 +9,7 @@
 
 static const char *const run_known[] = {"--retrieval", "--itm", "--nli", "--images", "--corpus", "--out", "--reports",
                                         "--ids", "--k1", "--k2", "--k3", "--filter", "--batch", "--threads",
-                                        "--bertscore-model", "--res-retrieval", "--res-itm", NULL};
+                                        "--bertscore-model", "--res-retrieval", "--res-itm", "--backend", NULL};
 static const char *const run_flags[] = {"--no-itm", "--drop-empty-candidate", "--resume", NULL};
 
 static void run_usage(FILE *f)
@@ -18,7 +18,7 @@ static void run_usage(FILE *f)
                "                [--k1 50 --k2 10 --k3 2] [--filter nli|bertscore|none] [--no-itm]\n"
                "                [--drop-empty-candidate] [--reports test.csv] [--ids ids.csv] [--batch 4]\n"
                "                [--threads N] [--resume] [--bertscore-model M.h5]\n"
-               "                [--res-retrieval 256] [--res-itm 384]\n");
+               "                [--res-retrieval 256] [--res-itm 384] " XREM_ARG_BACKEND_USAGE "\n");
 }
 
 int xrem_cmd_run(int argc, char **argv)
@@ -61,8 +61,9 @@ int xrem_cmd_run(int argc, char **argv)
     }
     xrem_backend *be = NULL;
     xrem_filter *f = NULL;
-    xrem_status s = xrem_backend_cpu_create(c.threads, &be);
-    if (!s && is_bs) s = xrem_bertscore_filter_create(xrem_arg_str(argc, argv, "--bertscore-model"), 5, be, &f);
+    if (xrem_arg_backend_create(argc, argv, "run", c.threads, &be)) return 1;
+    xrem_status s = XREM_OK;
+    if (is_bs) s = xrem_bertscore_filter_create(xrem_arg_str(argc, argv, "--bertscore-model"), 5, be, &f);
     else if (!s && strcmp(filter, "none")) s = xrem_filter_create(filter, xrem_arg_str(argc, argv, "--nli"), be, &f);
     c.filter = f;
     if (!s) s = xrem_run(&c, be);

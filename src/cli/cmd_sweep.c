@@ -35,14 +35,15 @@ static int paper_preset(xrem_sweep_setting *st)
 }
 
 static const char *const sweep_known[] = {"--run", "--k1", "--k2", "--k3", "--gt", "--nli", "--out", "--preset",
-                                          "--threads", "--bertscore-model", NULL};
+                                          "--threads", "--bertscore-model", "--backend", NULL};
 
 int xrem_cmd_sweep(int argc, char **argv)
 {
     if (argc < 2 || xrem_arg_flag(argc, argv, "--help")) {
         fprintf(argc < 2 ? stderr : stdout,
                 "usage: xrem sweep --run RUN/ [--k1 10,25,50 --k2 1,5,10 --k3 1,2,3] [--preset paper]\n"
-                "                  [--gt GT.csv] [--nli NLI.h5] [--bertscore-model M.h5] [--out RUN/sweep] [--threads N]\n");
+                "                  [--gt GT.csv] [--nli NLI.h5] [--bertscore-model M.h5] [--out RUN/sweep] [--threads N]\n"
+                "                  " XREM_ARG_BACKEND_USAGE " (where the NLI and BERTScore filters re-decide)\n");
         return argc < 2 ? 2 : 0;
     }
     if (xrem_arg_check(argc, argv, "sweep", sweep_known, NULL)) return 2;
@@ -71,11 +72,15 @@ int xrem_cmd_sweep(int argc, char **argv)
     snprintf(out, sizeof out, "%s", xrem_arg_str(argc, argv, "--out") ? xrem_arg_str(argc, argv, "--out") : "");
     if (!*out) snprintf(out, sizeof out, "%s/sweep", run);
     xrem_backend *be = NULL;
+    if (xrem_arg_backend_create(argc, argv, "sweep", threads, &be)) {
+        free(st);
+        return 1;
+    }
     xrem_filter *f = NULL, *fbs = NULL;
     const char *bsm = xrem_arg_str(argc, argv, "--bertscore-model");
     const char *nli = xrem_arg_str(argc, argv, "--nli");
-    xrem_status s = xrem_backend_cpu_create(threads, &be);
-    if (!s && nli) s = xrem_filter_create("nli", nli, be, &f);
+    xrem_status s = XREM_OK;
+    if (nli) s = xrem_filter_create("nli", nli, be, &f);
     if (!s && bsm) s = xrem_bertscore_filter_create(bsm, 5, be, &fbs);
     xrem_sweep_config c = {run, out, xrem_arg_str(argc, argv, "--gt"), st, n, f, fbs};
     if (!s) s = xrem_sweep(&c);

@@ -1,7 +1,33 @@
 /* Backend-independent helpers over the op interface. */
 #include "backend.h"
 
+#include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
+#include <string.h>
+
+/* "cuda" -> 0, "cuda:N" -> N; -1 when the name is not a CUDA name */
+static long backend_cuda_index(const char *name)
+{
+    if (!strcmp(name, "cuda")) return 0;
+    if (strncmp(name, "cuda:", 5) || name[5] < '0' || name[5] > '9') return -1;
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(name + 5, &end, 10);
+    return (errno || *end || n > INT_MAX) ? -1 : n;
+}
+
+xrem_status xrem_backend_create(const char *name, int threads, xrem_backend **be)
+{
+    *be = NULL;
+    if (!name || !strcmp(name, "cpu")) return xrem_backend_cpu_create(threads, be);
+    const long dev = backend_cuda_index(name);
+    if (dev < 0)
+        return xrem_fail(XREM_ERR_ARG, "unknown backend '%s': valid names are cpu, cuda, cuda:N (N a GPU index)", name);
+    xrem_status s = xrem_backend_cuda_create((int)dev, be);
+    if (s) xrem_fail_context(s, "backend '%s'", name);
+    return s;
+}
 
 void xrem_backend_free(xrem_backend *be)
 {

@@ -2,7 +2,7 @@
  * ITC projections, and its 2-way itm_head — and the ITM model (ALBEF fine-tuned for visual
  * entailment: ViT + BERT multimodal + cls_head, X-REM's score is logit 2).
  *
- *   xrem_backend *be; xrem_backend_cpu_create(2, &be);
+ *   xrem_backend *be; xrem_backend_create("cpu", 2, &be);
  *   xrem_albef *m;
  *   if (xrem_albef_load("itm.h5", be, 384, &m)) { puts(xrem_last_error()); ... }
  *   xrem_albef_itm(m, images, B, 1, ids, mask, M, L, logits, NULL, NULL);   // logits [B,M,3]

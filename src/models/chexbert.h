@@ -1,7 +1,7 @@
 /* CheXbert (Smit et al. 2020, stanfordmlgroup/CheXbert): the report labeler behind CheXbert label
  * F1 and s_emb (DESIGN §3), converted by scripts/convert_chexbert.py (arch "chexbert").
  *
- *   xrem_backend *be; xrem_backend_cpu_create(0, &be);
+ *   xrem_backend *be; xrem_backend_create("cpu", 0, &be);
  *   xrem_chexbert *m;
  *   if (xrem_chexbert_load("chexbert.h5", be, &m)) { puts(xrem_last_error()); ... }
  *   const char *texts[] = {"Small left pleural effusion.", "No acute cardiopulmonary process."};

@@ -1,7 +1,7 @@
 /* The NLI model X-REM's redundancy filter asks (DESIGN §2 stage 3): ifcc's BERTNLI with RadNLI
  * weights, converted by scripts/convert_nli.py (arch "bert_nli").
  *
- *   xrem_backend *be; xrem_backend_cpu_create(0, &be);
+ *   xrem_backend *be; xrem_backend_create("cpu", 0, &be);
  *   xrem_nli *m;
  *   if (xrem_nli_load("radnli.h5", be, &m)) { puts(xrem_last_error()); ... }
  *   const char *prem[] = {"No pneumothorax."}, *hyp[] = {"Small left pneumothorax."};
