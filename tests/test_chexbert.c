@@ -74,12 +74,22 @@ static double compare(const char *what, const float *got, const float *want, int
     return e;
 }
 
-static void compare_classes(const char *what, const int32_t *got, const int32_t *want, int64_t n)
+/* Classes must equal the golden's, except where the golden's own logits of the two classes are within
+ * 2 * TOL (a near tie that rounding on another CPU may order either way: compared as a set). Head c
+ * has 4 logits at 4c (No Finding, the last, has 2). */
+static void compare_classes(const char *what, const int32_t *got, const int32_t *want, const float *logits,
+                            int64_t n)
 {
-    int bad = 0;
-    for (int64_t i = 0; i < n * NC; i++)
-        bad += got[i] != want[i];
-    printf("  %-34s %d/%lld classes differ\n", what, bad, (long long)(n * NC));
+    int bad = 0, ties = 0;
+    for (int64_t i = 0; i < n * NC; i++) {
+        if (got[i] == want[i]) continue;
+        int c = (int)(i % NC), width = c == NC - 1 ? 2 : 4;
+        const float *l = logits + (i / NC) * NL + 4 * c;
+        int tie = got[i] >= 0 && got[i] < width && fabsf(l[got[i]] - l[want[i]]) <= 2 * TOL;
+        ties += tie;
+        bad += !tie;
+    }
+    printf("  %-34s %d/%lld classes differ (%d more in near ties)\n", what, bad, (long long)(n * NC), ties);
     CHECK(bad == 0, "%s: %d classes differ", what, bad);
 }
 
@@ -163,20 +173,20 @@ static int check_run(xrem_chexbert *m, const golden *g, int full)
     int32_t *classes = malloc(sizeof(int32_t) * (size_t)(n * NC));
     float *cls = malloc(sizeof(float) * (size_t)(n * g->C));
     CHECK_OK(xrem_chexbert_run(m, (const char *const *)g->text, (int)n, classes, cls));
-    compare_classes("run (all texts)", classes, g->classes, n);
+    compare_classes("run (all texts)", classes, g->classes, g->logits, n);
     compare("run [CLS] (all texts)", cls, g->cls, n * g->C);
     check_semb("s_emb of the pairs (run)", g, cls);
     for (int step = 1; full && step <= 7; step += 6) {
         char what[64];
         if (run_groups(m, g, step, classes, cls)) return 1;
         snprintf(what, sizeof what, "run (groups of %d, reversed)", step);
-        compare_classes(what, classes, g->classes, n);
+        compare_classes(what, classes, g->classes, g->logits, n);
         snprintf(what, sizeof what, "run [CLS] (groups of %d)", step);
         compare(what, cls, g->cls, n * g->C);
     }
     memset(classes, 0xff, sizeof(int32_t) * (size_t)(n * NC));
     CHECK_OK(xrem_chexbert_run(m, (const char *const *)g->text, (int)n, classes, NULL));
-    compare_classes("run (classes only)", classes, g->classes, n);
+    compare_classes("run (classes only)", classes, g->classes, g->logits, n);
     free(classes);
     free(cls);
     return 0;

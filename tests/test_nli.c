@@ -85,12 +85,18 @@ static int check_encode(xrem_nli *m, const golden_set *s, int max_len)
     return 0;
 }
 
-static void check_labels(const char *what, const int *got, const int32_t *want, int64_t n)
+/* Labels must equal the golden's, except where the golden's own logits of the two labels are within
+ * 2 * TOL (a near tie that rounding on another CPU may order either way: compared as a set). */
+static void check_labels(const char *what, const int *got, const int32_t *want, const float *logits, int64_t n)
 {
-    int bad = 0;
-    for (int64_t i = 0; i < n; i++)
-        bad += got[i] != want[i];
-    printf("  %-28s %d/%lld labels differ\n", what, bad, (long long)n);
+    int bad = 0, ties = 0;
+    for (int64_t i = 0; i < n; i++) {
+        if (got[i] == want[i]) continue;
+        int tie = got[i] >= 0 && got[i] < 3 && fabsf(logits[i * 3 + got[i]] - logits[i * 3 + want[i]]) <= 2 * TOL;
+        ties += tie;
+        bad += !tie;
+    }
+    printf("  %-28s %d/%lld labels differ (%d more in near ties)\n", what, bad, (long long)n, ties);
     CHECK(bad == 0, "%s: %d labels differ", what, bad);
 }
 
@@ -148,18 +154,18 @@ static int check_set(xrem_nli *m, xrem_h5 *g, const char *suffix, int max_len, i
         xrem_nli_classify(m, (const char *const *)s.prem, (const char *const *)s.hyp, (int)n, max_len, logits, labels));
     snprintf(what, sizeof what, "classify%s (all pairs)", suffix);
     compare(what, logits, s.logits, 3 * n);
-    check_labels(what, labels, s.labels, n);
+    check_labels(what, labels, s.labels, s.logits, n);
     for (int step = 1; full && step <= 7; step += 6) {
         if (check_groups(m, &s, max_len, step, logits, labels)) return 1;
         snprintf(what, sizeof what, "classify%s (groups of %d)", suffix, step);
         compare(what, logits, s.logits, 3 * n);
-        check_labels(what, labels, s.labels, n);
+        check_labels(what, labels, s.labels, s.logits, n);
     }
     /* labels only */
     memset(labels, 0xff, sizeof(int) * (size_t)n);
     CHECK_OK(
         xrem_nli_classify(m, (const char *const *)s.prem, (const char *const *)s.hyp, (int)n, max_len, NULL, labels));
-    check_labels("classify (labels only)", labels, s.labels, n);
+    check_labels("classify (labels only)", labels, s.labels, s.logits, n);
     free(logits);
     free(labels);
     golden_free(&s);

@@ -94,30 +94,39 @@ def run(csv_path):
     imp = imp.replace(r'\s+', ' ', regex=True)
     imp = imp.str.strip()
     enc = G.chexbert_tokenize(imp, tok)
-    _, classes, cls = G.label_py(model, enc)
-    return df["study_id"].tolist(), classes.numpy(), cls.numpy(), [len(e) for e in enc]
+    logits, classes, cls = G.label_py(model, enc)
+    return df["study_id"].tolist(), classes.numpy(), cls.numpy(), [len(e) for e in enc], logits.numpy()
 
-ids, cg, eg, lg = run(os.path.join(d, "gt.csv"))
-ids_p, cp, ep, lp = run(os.path.join(d, "pred.csv"))
+ids, cg, eg, lg, log_g = run(os.path.join(d, "gt.csv"))
+ids_p, cp, ep, lp, log_p = run(os.path.join(d, "pred.csv"))
 assert ids == ids_p
 assert max(lg) == 512, lg
 semb = [G.semb_numpy(a, b) for a, b in zip(eg, ep)]
 
 raw = {"": 0, "1": 1, "0": 2, "-1": 3}
 rows = {int(r["study_id"]): r for r in csv.DictReader(open(os.path.join(d, "out", "per_report.csv")))}
-bad_lab, worst = 0, 0.0
+def near_tie(logit_row, head, a, b):
+    """The reference's own logits of classes a and b of this head within 2e-4: rounding may pick either."""
+    return abs(float(logit_row[4 * head + a]) - float(logit_row[4 * head + b])) <= 2e-4
+
+
+bad_lab, worst, ties = 0, 0.0, 0
 for i, sid in enumerate(ids):
     r = rows[sid]
-    for t, ref in (("gt", cg[i]), ("pred", cp[i])):
+    for t, ref, lrow in (("gt", cg[i], log_g[i]), ("pred", cp[i], log_p[i])):
         got = [raw[r["%s:%s" % (t, cond)]] for cond in
                ("Enlarged Cardiomediastinum", "Cardiomegaly", "Lung Opacity", "Lung Lesion", "Edema", "Consolidation",
                 "Pneumonia", "Atelectasis", "Pneumothorax", "Pleural Effusion", "Pleural Other", "Fracture",
                 "Support Devices", "No Finding")]
-        if got != list(ref):
+        diff = [h for h in range(14) if got[h] != ref[h]]
+        if diff and all(near_tie(lrow, h, got[h], ref[h]) for h in diff):
+            ties += 1
+        elif diff:
             bad_lab += 1
             print("  study %d %s: xrem %s, reference %s" % (sid, t, got, list(ref)))
     worst = max(worst, abs(float(r["semb"]) - float(semb[i])))
-print("  %d reports per side: %d label rows differ; s_emb max abs err %.3g (tol 1e-4)" % (len(ids), bad_lab, worst))
+print("  %d reports per side: %d label rows differ (%d more only in near ties, logits within 2e-4); "
+      "s_emb max abs err %.3g (tol 1e-4)" % (len(ids), bad_lab, ties, worst))
 sys.exit(0 if bad_lab == 0 and worst <= 1e-4 else 1)
 EOF
 rc=$?
