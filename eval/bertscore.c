@@ -664,6 +664,28 @@ static uint64_t bs_splitmix(uint64_t *x)
     return z ^ (z >> 31);
 }
 
+/* The means of P, R, F over the pairs where all three are finite. A text of special tokens only
+ * ("[SEP]") has no weighted token: bert_score gives it P or R = 0/0 = NaN (and F = 0) for that pair
+ * alone, so such a pair is left out instead of turning the whole baseline into NaN. */
+static xrem_status bs_mean_finite(const double *P, int64_t npairs, double b[3])
+{
+    double sum[3] = {0, 0, 0};
+    int64_t used = 0;
+    for (int64_t i = 0; i < npairs; i++) {
+        if (!isfinite(P[i]) || !isfinite(P[npairs + i]) || !isfinite(P[2 * npairs + i])) continue;
+        for (int k = 0; k < 3; k++)
+            sum[k] += P[k * npairs + i];
+        used++;
+    }
+    if (used == 0)
+        return xrem_fail(XREM_ERR_VALUE, "bertscore baseline: none of the %lld random pairs has a finite P and R "
+                                        "(every text is empty or special tokens only)",
+                         (long long)npairs);
+    for (int k = 0; k < 3; k++)
+        b[k] = sum[k] / (double)used;
+    return XREM_OK;
+}
+
 xrem_status xrem_bertscore_baseline(xrem_bertscore *bs, const char *const *texts, int64_t n, int64_t npairs,
                                     uint64_t seed, const xrem_bertscore_opts *o_in, double b[3])
 {
@@ -692,12 +714,7 @@ xrem_status xrem_bertscore_baseline(xrem_bertscore *bs, const char *const *texts
         r[k] = texts[j];
     }
     xrem_status s = xrem_bertscore_score(bs, c, r, npairs, &o, P, P + npairs, P + 2 * npairs);
-    for (int k = 0; !s && k < 3; k++) {
-        double sum = 0;
-        for (int64_t i = 0; i < npairs; i++)
-            sum += P[k * npairs + i];
-        b[k] = sum / (double)npairs;
-    }
+    if (!s) s = bs_mean_finite(P, npairs, b);
     free(c);
     free(r);
     free(P);

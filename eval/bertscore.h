@@ -105,7 +105,9 @@ int xrem_bertscore_known_baseline(const char *model, int layer, double b[3]);
 
 /* A proxy baseline, bert_score's recipe: the mean P, R, F over npairs random pairs (texts[i],
  * texts[j]), i != j, drawn with a splitmix64 stream from `seed` (same seed, same pairs), idf off,
- * match_batch from o (NULL = defaults). n >= 2 texts. */
+ * match_batch from o (NULL = defaults). n >= 2 texts. A pair whose P or R is NaN (a text of special
+ * tokens only, such as "[SEP]": no token carries weight, bert_score's 0/0) is left out of the
+ * means, so one such report cannot make the baseline NaN; XREM_ERR_DATA when no pair is left. */
 xrem_status xrem_bertscore_baseline(xrem_bertscore *bs, const char *const *texts, int64_t n, int64_t npairs,
                                     uint64_t seed, const xrem_bertscore_opts *o, double b[3]);
 

@@ -320,6 +320,34 @@ static void check_api(const char *weights)
     xrem_backend_free(be);
 }
 
+/* A text of special tokens only ("[SEP]" for a BERT vocabulary) has no weighted token: bert_score
+ * gives that pair P = 0/0 = NaN and F = 0; the proxy baseline leaves such pairs out. Texts: the
+ * special-only one and two equal reports, so the only pairs left score 1: the baseline must be 1. */
+static void check_special_only(const char *weights)
+{
+    xrem_backend *be = NULL;
+    xrem_bertscore *bs = NULL;
+    if (xrem_backend_create("cpu", 1, &be) || xrem_bertscore_create(weights, -1, be, &bs)) {
+        CHECK(0, "special-only setup: %s", xrem_last_error());
+        xrem_backend_free(be);
+        return;
+    }
+    const char *sep = "[SEP]", *rep = "Clear lungs.";
+    double p, r, f, b[3];
+    CHECK(!xrem_bertscore_score(bs, &sep, &rep, 1, NULL, &p, &r, &f) && isnan(p) && isfinite(r) && f == 0,
+          "\"[SEP]\" vs a report: P %g R %g F %g (bert_score: NaN, finite, 0)", p, r, f);
+    const char *texts[] = {"[SEP]", "Clear lungs.", "Clear lungs."};
+    CHECK(!xrem_bertscore_baseline(bs, texts, 3, 40, 7, NULL, b), "baseline with a [SEP] text: %s", xrem_last_error());
+    CHECK(fabs(b[0] - 1) < 1e-6 && fabs(b[1] - 1) < 1e-6 && fabs(b[2] - 1) < 1e-6,
+          "baseline with a [SEP] text: %g %g %g, want 1 1 1 (its pairs left out)", b[0], b[1], b[2]);
+    const char *only[] = {"[SEP]", "[CLS]"};
+    CHECK(xrem_bertscore_baseline(bs, only, 2, 10, 7, NULL, b) == XREM_ERR_VALUE &&
+              strstr(xrem_last_error(), "finite"),
+          "baseline of special-only texts: %s", xrem_last_error());
+    xrem_bertscore_free(bs);
+    xrem_backend_free(be);
+}
+
 int main(int argc, char **argv)
 {
     if (argc > 1) {
@@ -354,6 +382,7 @@ int main(int argc, char **argv)
     }
     double t0 = now_s();
     check_api(xrem_test_src("tests/golden/bertscore/tiny_roberta.weights.h5"));
+    check_special_only(xrem_test_src("tests/golden/bertscore/tiny_bert.weights.h5"));
     printf("api checks %.2f s\n", now_s() - t0);
     if (xrem_test_failures) fprintf(stderr, "%d checks failed\n", xrem_test_failures);
     return xrem_test_failures ? 1 : 0;
