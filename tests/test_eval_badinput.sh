@@ -95,7 +95,7 @@ grep -q '^1,pred,0,' "$T/out_$n/per_report.csv" || { echo "FAIL [empty reports]:
 expect "pandas NA" 0 "" -- \
     --gt "$(mk na_gt.csv 'study_id,report\n1,\n2,a b\n')" --pred "$(mk na_pred.csv 'study_id,report\n1,NA\n2,a b\n')" --pandas-na --bootstrap 0
 grep -q '^1,gt,0.3162277660168' "$T/out_$n/per_report.csv" || { echo "FAIL [pandas NA]: $(cat "$T/out_$n/per_report.csv")"; fails=$((fails + 1)); }
-grep -q 'na:pandas-nan' "$T/out_$n/summary.md" || { echo "FAIL [pandas NA]: signature lacks na:pandas-nan"; fails=$((fails + 1)); }
+grep -q 'na:pandas1-nan' "$T/out_$n/summary.md" || { echo "FAIL [pandas NA]: signature lacks na:pandas1-nan"; fails=$((fails + 1)); }
 
 # --- encoding and CSV structure
 expect "invalid UTF-8" 1 "badutf8.csv: row 2 (line 3) field 'report': invalid UTF-8" -- \

@@ -26,6 +26,7 @@
 #include "bootstrap.h"
 #include "core/csv.h"
 #include "core/outpath.h"
+#include "core/pandas_na.h"
 #include "labels.h"
 #include "models/chexbert.h"
 #include "radcliq.h"
@@ -84,6 +85,8 @@ static void ev_usage(FILE *o)
             "  --allow-unmatched     score the shared study ids when the id sets differ (default: error)\n"
             "  --pandas-na           read empty and pandas NA strings ('NA', 'null', 'nan', ...) as the\n"
             "                        text 'nan', as CXR-Report-Metric's str(NaN) does (default: empty)\n"
+            "  --pandas 1|2          whose NA strings --pandas-na uses (default 1, the reference's pandas\n"
+            "                        1.x, which keeps 'None'; 2 also reads 'None' as NaN)\n"
             "  --id-col NAME         study id column (default study_id)\n"
             "  --text-col NAME       report column (default report)\n"
             "\n"
@@ -104,7 +107,7 @@ typedef struct {
     const char *chexbert, *backend, *labeler_dir, *bertscore_model;
     int bs_layer, bs_idf, bs_layer_set;
     int rule; /* labels from the rule-based labeler (no label files, no --chexbert) */
-    int metrics, allow_unmatched, pandas_na, B, threads;
+    int metrics, allow_unmatched, pandas_na, pandas, B, threads;
     uint64_t seed;
 } ev_opts;
 
@@ -139,6 +142,7 @@ static int ev_parse(int argc, char **argv, ev_opts *o)
     memset(o, 0, sizeof *o);
     o->B = XREM_BOOTSTRAP_DEFAULT;
     o->seed = 12345;
+    o->pandas = XREM_PANDAS_DEFAULT;
     o->bs_layer = 5; /* distilroberta-base's layer in bert_score */
     for (int i = 1; i < argc; i++) {
         char *a = argv[i], *val = NULL;
@@ -193,6 +197,9 @@ static int ev_parse(int argc, char **argv, ev_opts *o)
             o->B = (int)b;
         } else if (!strcmp(name, "--seed")) {
             if (!ev_parse_u64(val, UINT64_MAX, &o->seed)) return ev_usage_error("--seed '%s': want a non-negative integer", val);
+        } else if (!strcmp(name, "--pandas")) {
+            if (strcmp(val, "1") && strcmp(val, "2")) return ev_usage_error("--pandas '%s': want 1 or 2", val);
+            o->pandas = val[0] - '0';
         } else {
             return ev_usage_error("unknown option '%s'", name);
         }
@@ -342,16 +349,6 @@ static void ev_free(ev_state *s)
     free(s->radcliq[1]);
 }
 
-/* pandas' default NA strings (read_csv na_values) */
-static int ev_is_pandas_na(const char *t, size_t n)
-{
-    static const char *na[] = {"", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
-                               "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"};
-    for (size_t k = 0; k < sizeof na / sizeof na[0]; k++)
-        if (strlen(na[k]) == n && !memcmp(na[k], t, n)) return 1;
-    return 0;
-}
-
 static void ev_print_unmatched(const char *what, const xrem_reports *r, const int64_t *rows, int64_t k)
 {
     printf("  only in %s (%s): %" PRId64 " id%s:", r->path, what, k, k == 1 ? "" : "s");
@@ -447,7 +444,7 @@ static int ev_load(ev_state *s)
             const char *txt = src[t]->text[r];
             size_t len = src[t]->len[r];
             if (xrem_report_is_empty(txt, len)) (*ne[t])++;
-            if (o->pandas_na && ev_is_pandas_na(txt, len)) {
+            if (o->pandas_na && xrem_pandas_is_na(txt, len, o->pandas)) {
                 txt = "nan";
                 len = 3;
             }
@@ -853,7 +850,10 @@ static void ev_signature(const ev_state *s, char *b, size_t cap)
     if (o->metrics & M_SEMB) SIG("|semb:%s,cls-raw,cosine", s->chexbert_sig);
     if (o->metrics & M_BERTSCORE) SIG("|%s,squeeze-spaces,match-batch:64", s->bs_sig);
     if (o->metrics & M_RADCLIQ) SIG("|radcliq:v0,v1,radgraph:user-column");
-    SIG("|na:%s", o->pandas_na ? "pandas-nan" : "empty");
+    if (o->pandas_na)
+        SIG("|na:pandas%d-nan", o->pandas);
+    else
+        SIG("|na:empty");
     SIG("|unmatched:%s", o->allow_unmatched ? "dropped" : "error");
     if (o->metrics & (M_BLEU2 | M_SEMB | M_RADCLIQ)) SIG("|bootstrap:%d,percentile", o->B);
     SIG("|rng:xoshiro256**|seed:%" PRIu64, o->seed);

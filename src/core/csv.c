@@ -129,6 +129,16 @@ static xrem_status csv__parse(xrem_csv *c, const char *d, size_t n)
     if (n >= 3 && (unsigned char)d[0] == 0xEF && (unsigned char)d[1] == 0xBB && (unsigned char)d[2] == 0xBF) pos = 3;
 
     while (pos < n) {
+        /* pandas' C parser (skip_blank_lines) skips a line of only spaces and tabs, unquoted */
+        size_t ws = pos;
+        while (ws < n && (d[ws] == ' ' || d[ws] == '\t')) ws++;
+        if (ws > pos && (ws >= n || d[ws] == '\n' || d[ws] == '\r')) {
+            pos = ws;
+            if (pos < n && d[pos] == '\r') pos++;
+            if (pos < n && d[pos] == '\n') pos++;
+            line++;
+            continue;
+        }
         /* one record */
         int64_t rec = c->nrec;
         int64_t rec_line = line;
@@ -372,6 +382,9 @@ void xrem_csv_put(xrem_csv_writer *w, const char *s, size_t len)
     int quote = 0;
     for (size_t i = 0; i < len && !quote; i++)
         if (s[i] == ',' || s[i] == '"' || s[i] == '\n' || s[i] == '\r') quote = 1;
+    size_t blank = 0; /* a row of only spaces/tabs would be skipped on reading (pandas too): quote it */
+    while (blank < len && (s[blank] == ' ' || s[blank] == '\t')) blank++;
+    if (len > 0 && blank == len) quote = 1;
     if (!quote) {
         fwrite(s, 1, len, w->f);
         return;

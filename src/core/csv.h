@@ -7,7 +7,8 @@
  *   - quoted fields ("..."), with embedded commas, line breaks and doubled quotes ("");
  *     a '"' inside an unquoted field is kept as a literal character (as pandas does);
  *   - a UTF-8 byte-order mark at the start (skipped);
- *   - blank lines (an empty record) are skipped, as pandas' skip_blank_lines does.
+ *   - blank lines (an empty record) and lines of only spaces and tabs (unquoted) are skipped, as
+ *     pandas' C parser does (skip_blank_lines=True, pandas 1.x and 2.x alike).
  * What it refuses, with a message naming the file, the 1-based data row, the physical line and
  * the field (column name): invalid UTF-8 (overlong forms, surrogates, > U+10FFFF, cut
  * sequences), NUL bytes, a quoted field left open at end of file ("cut mid-row"), text after a
@@ -21,7 +22,8 @@
  *   for (int64_t r = 0; r < xrem_csv_nrows(c); r++) puts(xrem_csv_get(c, r, col, NULL));
  *   xrem_csv_free(c);
  *
- * The writer quotes a field only when it must (it holds ',', '"', CR or LF) and ends rows with LF.
+ * The writer quotes a field only when it must (it holds ',', '"', CR or LF, or only spaces and tabs,
+ * which the reader would skip as a blank line) and ends rows with LF.
  * Writing to a temporary name and renaming is the caller's business (see src/cli/cmd_eval.c).
  */
 #ifndef XREM_CORE_CSV_H

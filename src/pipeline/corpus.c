@@ -6,19 +6,10 @@
 #include <unistd.h>
 
 #include "core/csv.h"
+#include "core/pandas_na.h"
 #include "core/sha256.h"
 #include "core/strmap.h"
 #include "text/wordpiece.h"
-
-int xrem_is_pandas_na(const char *s)
-{
-    static const char *const na[] = {"",     "#N/A", "#N/A N/A", "#NA",  "-1.#IND", "-1.#QNAN", "-NaN",
-                                     "-nan", "1.#IND", "1.#QNAN", "<NA>", "N/A",     "NA",       "NULL",
-                                     "NaN",  "None", "n/a",      "nan",  "null",    NULL};
-    for (int i = 0; na[i]; i++)
-        if (!strcmp(s, na[i])) return 1;
-    return 0;
-}
 
 void xrem_corpus_release(xrem_corpus *c)
 {
@@ -31,7 +22,7 @@ void xrem_corpus_release(xrem_corpus *c)
     memset(c, 0, sizeof *c);
 }
 
-xrem_status xrem_corpus_read_csv(const char *path, const char *column, xrem_corpus *c)
+xrem_status xrem_corpus_read_csv(const char *path, const char *column, int pandas_major, xrem_corpus *c)
 {
     memset(c, 0, sizeof *c);
     xrem_csv *csv = NULL;
@@ -45,8 +36,9 @@ xrem_status xrem_corpus_read_csv(const char *path, const char *column, xrem_corp
                !(c->row = calloc((size_t)(rows ? rows : 1), sizeof *c->row))))
         s = xrem_fail(XREM_ERR_NOMEM, "out of memory reading %s", path);
     for (int64_t r = 0; !s && r < rows; r++) {
-        const char *v = xrem_csv_get(csv, r, col, NULL);
-        if (xrem_is_pandas_na(v)) {
+        size_t len;
+        const char *v = xrem_csv_get(csv, r, col, &len);
+        if (xrem_pandas_is_na(v, len, pandas_major)) {
             c->dropped_na++;
             continue;
         }

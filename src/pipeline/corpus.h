@@ -1,8 +1,10 @@
 /* The report corpus as the reference builds it, and its embedding cache (corpus.h5).
  *
- * Reading (DESIGN §2): column `report` of a CSV; empty and NaN values dropped (pandas' default
- * NA strings: "", "NA", "N/A", "NaN", "nan", "null", "NULL", "None", "<NA>", "#N/A", ... as whole
- * fields), then duplicate strings dropped keeping the first; file order kept.
+ * Reading (DESIGN §2): column `report` of a CSV as pandas.read_csv reads it (core/csv.h: lines of
+ * only spaces/tabs skipped); empty and NaN values dropped (pandas' default NA strings as whole
+ * fields, core/pandas_na.h: pandas 1.x's list by default, the reference's, which keeps "None" as a
+ * report; pandas_major 2 drops it too), then duplicate strings dropped keeping the first; file
+ * order kept.
  *
  * The cache holds the reports, their ALBEF token ids (max 25) and L2-normalised ITC text
  * features, with the retrieval model's sha256: a cache made by another model is refused.
@@ -23,10 +25,9 @@ typedef struct {
     char reports_sha[65]; /* sha256 over the reports (each followed by a NUL): the content's identity */
 } xrem_corpus;
 
-xrem_status xrem_corpus_read_csv(const char *path, const char *column, xrem_corpus *c);
+/* pandas_major: 1 (XREM_PANDAS_DEFAULT) or 2, whose NA strings are dropped. */
+xrem_status xrem_corpus_read_csv(const char *path, const char *column, int pandas_major, xrem_corpus *c);
 void xrem_corpus_release(xrem_corpus *c);
-/* 1 when s is one of pandas' default NA strings */
-int xrem_is_pandas_na(const char *s);
 
 /* Tokenize (ALBEF, max_len ids) and embed every report with the retrieval model, writing the
  * cache atomically. Shows progress on stderr when it is a terminal. */
