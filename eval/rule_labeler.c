@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/datapath.h"
 #include "core/sha256.h"
 
 #define RL_MAXW 8      /* words per phrase */
@@ -557,9 +558,15 @@ xrem_status xrem_rule_labeler_load(const char *dir, xrem_rule_labeler **out)
 {
     if (!out) return xrem_fail(XREM_ERR_ARG, "rule labeler: NULL output");
     *out = NULL;
+    char found[4096];
     if (!dir) {
         const char *env = getenv("XREM_LABELER_DIR");
-        dir = env && *env ? env : XREM_RULE_LABELER_DIR;
+        if (env && *env)
+            dir = env;
+        else if (xrem_data_find("labeler", found, sizeof found) == XREM_OK)
+            dir = found;
+        else
+            return xrem_fail_context(XREM_ERR_IO, "rule labeler (no --labeler-dir, no $XREM_LABELER_DIR)");
     }
     rl_loader L;
     memset(&L, 0, sizeof L);

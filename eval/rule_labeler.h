@@ -74,8 +74,9 @@ extern "C" {
 typedef struct xrem_rule_labeler xrem_rule_labeler;
 
 /* Where the lists live when load is given NULL: $XREM_LABELER_DIR if set and not empty, else
- * this path relative to the working directory (the source tree's data/labeler). */
-#define XREM_RULE_LABELER_DIR "data/labeler"
+ * the first of xrem_data_find("labeler")'s places (core/datapath.h: next to the executable's
+ * installed share/xrem/ or the build tree's data/, the compiled-in install and source data
+ * directories, then data/labeler in the working directory). */
 
 /* Load mentions.txt, negation.txt, uncertainty.txt, pseudo.txt and scope.txt from dir (NULL:
  * the default above). Refuses, naming file and line: a missing file, an unknown, repeated or

@@ -40,4 +40,27 @@ for check in "1 gt:Cardiomegaly 1" "1 pred:Cardiomegaly 1" "1 gt:Pleural Effusio
         fail=1
     fi
 done
+# The lists are found from any working directory (no --labeler-dir, no $XREM_LABELER_DIR): the
+# signature names the same lists from / as from the source tree.
+sig() { grep -o 'labeler:rule:[0-9a-f]*' "$1/summary.md" | head -1; }
+(cd / && env -u XREM_LABELER_DIR "$BIN" eval --gt "$T/gt.csv" --pred "$T/pred.csv" --out "$T/ev_root" \
+    --metrics labels) >"$T/log" 2>&1 || { echo "FAIL: eval from /: $(tail -1 "$T/log")"; fail=1; }
+if [ -n "$(sig "$T/ev")" ] && [ "$(sig "$T/ev_root")" = "$(sig "$T/ev")" ]; then echo "ok: labeler found from /"; else
+    echo "FAIL: from / the labeler signature is '$(sig "$T/ev_root")', want '$(sig "$T/ev")'"
+    fail=1
+fi
+# An installed layout (PREFIX/bin/xrem, PREFIX/share/xrem/labeler) uses its own lists, found next to
+# the executable before the source tree's: a changed list changes the signature.
+mkdir -p "$T/prefix/bin" "$T/prefix/share/xrem"
+cp "$BIN" "$T/prefix/bin/xrem"
+cp -r "$ROOT/data/labeler" "$T/prefix/share/xrem/labeler"
+printf '\n' >>"$T/prefix/share/xrem/labeler/mentions.txt"
+(cd / && env -u XREM_LABELER_DIR "$T/prefix/bin/xrem" eval --gt "$T/gt.csv" --pred "$T/pred.csv" \
+    --out "$T/ev_inst" --metrics labels) >"$T/log" 2>&1 || { echo "FAIL: installed eval: $(tail -1 "$T/log")"; fail=1; }
+if [ -n "$(sig "$T/ev_inst")" ] && [ "$(sig "$T/ev_inst")" != "$(sig "$T/ev")" ]; then
+    echo "ok: the installed copy's lists are used"
+else
+    echo "FAIL: installed xrem did not use PREFIX/share/xrem/labeler ('$(sig "$T/ev_inst")')"
+    fail=1
+fi
 exit $fail
