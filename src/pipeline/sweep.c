@@ -1,6 +1,8 @@
 #include "pipeline/sweep.h"
 
 #include <errno.h>
+#include <math.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +22,7 @@
 typedef struct {
     int64_t N;
     int K1, C;                /* run's K1 and candidates per image (K1 or K1 + the empty one) */
+    int scored_itm;           /* 1: the run scored with ITM (0: --no-itm, itm_score holds nothing) */
     int32_t *itc_idx;         /* [N, K1] */
     float *itm;               /* [N, C] */
     int32_t *study;           /* [N] */
@@ -34,28 +37,128 @@ static void run_free(sweep_run *r)
     xrem_corpus_release(&r->corpus);
 }
 
+/* The value of "key=value" in run.h5's 'config' attribute (the run's resume key, written by
+ * run.c: space-separated, the paths last). 0 when absent or longer than cap. */
+static int config_get(const char *config, const char *key, char *val, size_t cap)
+{
+    const size_t kl = strlen(key);
+    for (const char *p = strstr(config, key); p; p = strstr(p + kl, key)) {
+        if ((p != config && p[-1] != ' ') || p[kl] != '=') continue;
+        const size_t n = strcspn(p + kl + 1, " ");
+        if (n >= cap) return 0;
+        memcpy(val, p + kl + 1, n);
+        val[n] = 0;
+        return 1;
+    }
+    return 0;
+}
+
+static xrem_status config_int(const char *path, const char *config, const char *key, int64_t lo, int64_t hi,
+                              int64_t *out)
+{
+    char v[32], *end;
+    if (!config_get(config, key, v, sizeof v))
+        return xrem_fail(XREM_ERR_FORMAT, "%s: attribute 'config' has no %s= (not a run.h5 written by xrem run?)", path,
+                         key);
+    errno = 0;
+    const long long x = strtoll(v, &end, 10);
+    if (end == v || *end || errno || x < lo || x > hi)
+        return xrem_fail(XREM_ERR_VALUE, "%s: attribute 'config' has %s=%s, expected an integer in %lld..%lld", path,
+                         key, v, (long long)lo, (long long)hi);
+    *out = x;
+    return XREM_OK;
+}
+
+/* A root attribute of run.h5 that must be an integer in lo..hi (why: what the range follows from). */
+static xrem_status run_attr_int(xrem_h5 *f, const char *attr, int64_t lo, int64_t hi, const char *why, int64_t *v)
+{
+    xrem_status s = xrem_h5_attr_i64(f, "/", attr, v);
+    if (!s && (*v < lo || *v > hi))
+        s = xrem_fail(XREM_ERR_VALUE, "%s: attribute '%s' is %lld, expected %lld..%lld%s", xrem_h5_path(f), attr,
+                      (long long)*v, (long long)lo, (long long)hi, why);
+    return s;
+}
+
+/* The root attributes: format, K1, the candidates per image and how the run was made. */
+static xrem_status run_read_attrs(xrem_h5 *f, sweep_run *r, char **corpus)
+{
+    const char *path = xrem_h5_path(f);
+    char *fmt = NULL, *config = NULL;
+    int64_t k1 = 0, ck1 = 0, cand = 0, itm = 0, drop = 0;
+    xrem_status s = xrem_h5_attr_str(f, "/", "xrem_format", &fmt);
+    if (!s && strcmp(fmt, "run"))
+        s = xrem_fail(XREM_ERR_FORMAT, "%s: attribute 'xrem_format' is '%s', expected 'run'", path, fmt);
+    if (!s) s = xrem_h5_attr_str(f, "/", "config", &config);
+    if (!s) s = config_int(path, config, "itm", 0, 1, &itm);
+    if (!s) s = config_int(path, config, "drop_empty", 0, 1, &drop);
+    if (!s) s = config_int(path, config, "k1", 1, INT32_MAX - 1, &ck1);
+    if (!s) s = run_attr_int(f, "k1", 1, INT32_MAX - 1, "", &k1);
+    if (!s && k1 != ck1)
+        s = xrem_fail(XREM_ERR_VALUE, "%s: attribute 'k1' is %lld but 'config' has k1=%lld", path, (long long)k1,
+                      (long long)ck1);
+    const int64_t want = k1 + !drop;
+    if (!s) s = xrem_h5_attr_i64(f, "/", "candidates", &cand);
+    if (!s && cand != want)
+        s = xrem_fail(XREM_ERR_VALUE,
+                      "%s: attribute 'candidates' is %lld, expected %lld (K1 = %lld%s, drop_empty=%d in "
+                      "'config')",
+                      path, (long long)cand, (long long)want, (long long)k1, drop ? "" : " + the empty candidate",
+                      (int)drop);
+    if (!s) s = xrem_h5_attr_str(f, "/", "corpus", corpus);
+    if (!s && !**corpus)
+        s = xrem_fail(XREM_ERR_VALUE, "%s: attribute 'corpus' is empty, expected a corpus.h5 path", path);
+    r->K1 = (int)k1;
+    r->C = (int)cand;
+    r->scored_itm = (int)itm;
+    free(fmt);
+    free(config);
+    return s;
+}
+
+/* The per-image datasets: shapes against the attributes, then every value's range. */
+static xrem_status run_read_data(xrem_h5 *f, sweep_run *r)
+{
+    const char *path = xrem_h5_path(f);
+    int64_t ne[XREM_MAX_DIMS];
+    xrem_status s = xrem_h5_read_i32(f, "itc_idx", 2, (int64_t[]){-1, r->K1}, &r->itc_idx, ne);
+    if (!s) r->N = ne[0];
+    if (!s && r->N < 1)
+        s = xrem_fail(XREM_ERR_SHAPE, "%s: dataset 'itc_idx' has no rows, expected one per image", path);
+    if (!s) s = xrem_h5_read_f32(f, "itm_score", 2, (int64_t[]){r->N, r->C}, &r->itm, ne);
+    if (!s) s = xrem_h5_read_i32(f, "study_id", 1, (int64_t[]){r->N}, &r->study, ne);
+    for (int64_t i = 0; !s && i < r->N * r->C; i++)
+        if (!isfinite(r->itm[i]))
+            s = xrem_fail(XREM_ERR_VALUE,
+                          "%s: dataset 'itm_score' image %lld candidate %lld is %g, expected a finite "
+                          "score",
+                          path, (long long)(i / r->C), (long long)(i % r->C), (double)r->itm[i]);
+    for (int64_t i = 0; !s && i < r->N; i++)
+        if (r->study[i] < 0)
+            s = xrem_fail(XREM_ERR_VALUE, "%s: dataset 'study_id' image %lld is %lld, expected a non-negative id", path,
+                          (long long)i, (long long)r->study[i]);
+    return s;
+}
+
 static xrem_status run_open(const char *dir, sweep_run *r)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/run.h5", dir);
     xrem_h5 *f = NULL;
-    int64_t k1 = 0, cand = 0, ne[XREM_MAX_DIMS];
     char *corpus = NULL;
     xrem_status s = xrem_h5_open(path, &f);
-    if (!s) s = xrem_h5_attr_i64(f, "/", "k1", &k1);
-    if (!s) s = xrem_h5_attr_i64(f, "/", "candidates", &cand);
-    if (!s) s = xrem_h5_attr_str(f, "/", "corpus", &corpus);
-    if (!s) s = xrem_h5_read_i32(f, "itc_idx", 2, (int64_t[]){-1, k1}, &r->itc_idx, ne);
-    if (!s) r->N = ne[0];
-    if (!s) s = xrem_h5_read_f32(f, "itm_score", 2, (int64_t[]){r->N, cand}, &r->itm, ne);
-    if (!s) s = xrem_h5_read_i32(f, "study_id", 1, (int64_t[]){r->N}, &r->study, ne);
-    r->K1 = (int)k1;
-    r->C = (int)cand;
+    if (!s) s = run_read_attrs(f, r, &corpus);
+    if (!s) s = run_read_data(f, r);
     if (!s) s = xrem_corpus_load(corpus, NULL, &r->corpus);
+    if (!s && r->K1 > r->corpus.n)
+        s = xrem_fail(XREM_ERR_VALUE, "%s: attribute 'k1' is %d, more than the %lld reports of its corpus %s", path,
+                      r->K1, (long long)r->corpus.n, corpus);
     for (int64_t i = 0; !s && i < r->N * r->K1; i++)
         if (r->itc_idx[i] < 0 || r->itc_idx[i] >= r->corpus.n)
-            s = xrem_fail(XREM_ERR_VALUE, "%s: itc_idx %d outside corpus %s (%lld reports)", path, r->itc_idx[i], corpus,
-                          (long long)r->corpus.n);
+            s = xrem_fail(XREM_ERR_VALUE,
+                          "%s: dataset 'itc_idx' image %lld rank %lld is %d, outside the corpus %s "
+                          "(0..%lld)",
+                          path, (long long)(i / r->K1), (long long)(i % r->K1), r->itc_idx[i], corpus,
+                          (long long)r->corpus.n - 1);
     free(corpus);
     xrem_h5_close(f);
     return s;
@@ -115,7 +218,7 @@ static char *sweep_join(const sweep_run *r, int64_t i, const int32_t *order, int
 static xrem_status sweep_image(const sweep_run *r, int64_t i, const xrem_sweep_setting *st, const xrem_filter *f,
                                char **out)
 {
-    int32_t order[4096];
+    int32_t order[4097]; /* K2 <= 4096 + the empty candidate */
     if (!st->use_itm) {
         for (int k = 0; k < st->k1; k++) order[k] = k;
         *out = sweep_join(r, i, order, st->k1, st->k1, " ");

@@ -1,0 +1,144 @@
+#!/usr/bin/env bash
+# Bad and odd input for `xrem sweep` (issue 7, items 4, 5, 12, 13): a run.h5 that lies about itself, a
+# corpus that is not the run's, a run swept from another folder, a grid the run cannot give, and outputs
+# that would replace an input. Each bad case must exit non-zero with a message naming the file and the
+# field at fault and the value expected, and write no table.csv / table.md / preds/*.csv.
+# The run.h5 mutations are made with /usr/bin/python3 + h5py (Debian's). Label cpu; skips (77) without
+# the shared data folder or without h5py.
+set -u
+BIN=${XREM_BIN:-}
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+if [ -z "$BIN" ] || [ ! -x "$BIN" ]; then
+    echo "SKIP: \$XREM_BIN is not an executable xrem (got '$BIN')"
+    exit 77
+fi
+BIN=$(cd "$(dirname "$BIN")" && pwd)/$(basename "$BIN") # the tests below change folder
+PY=/usr/bin/python3
+if ! "$PY" -c 'import h5py, numpy' 2>/dev/null; then
+    echo "SKIP: $PY lacks h5py or numpy (the run.h5 mutations need them)"
+    exit 77
+fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/xrem_sweep_badinput.XXXXXX")
+trap 'rm -rf "$T"' EXIT
+# shellcheck source=tests/pipeline_inputs.sh
+. "$ROOT/tests/pipeline_inputs.sh"
+pipeline_inputs
+rc=$?
+[ $rc -eq 0 ] || exit $rc
+fails=0
+n=0
+fail() {
+    echo "FAIL [$1]: $2"
+    fails=$((fails + 1))
+}
+
+common="--retrieval $T/retrieval.h5 --itm $T/itm.h5 --images $T/cxr.h5 $PIPE_RES"
+"$BIN" run $common --corpus "$T/corpus.h5" --k1 10 --k2 3 --filter none --out "$T/base" 2>"$T/log" ||
+    { echo "FAIL: run"; cat "$T/log"; exit 1; }
+
+# no_outputs OUT: true when OUT holds none of the sweep's final-named files
+no_outputs() {
+    [ ! -e "$1/table.csv" ] && [ ! -e "$1/table.md" ] && [ -z "$(ls -A "$1/preds" 2>/dev/null)" ]
+}
+# sweep_bad NAME "stderr substring" RUNDIR [sweep args...]: refused, says why, writes nothing
+sweep_bad() {
+    local name=$1 want=$2 run=$3
+    shift 3
+    n=$((n + 1))
+    local out="$T/out_$n"
+    "$BIN" sweep --run "$run" --out "$out" "$@" >"$T/stdout" 2>"$T/stderr"
+    local rc=$? err
+    err=$(tr '\n' ' ' <"$T/stderr")
+    if [ $rc -eq 0 ] || [ $rc -gt 2 ]; then fail "$name" "exit $rc, want 1 or 2: $err"; return; fi
+    if ! grep -qF -- "$want" "$T/stderr"; then fail "$name" "stderr lacks '$want': $err"; return; fi
+    if ! no_outputs "$out"; then fail "$name" "$out holds $(ls -A "$out" "$out/preds" 2>/dev/null | tr '\n' ' ')"; return; fi
+    echo "ok   [$name] exit $rc: $err"
+}
+# sweep_good NAME RUNDIR OUT [sweep args...]: exit 0 with a table
+sweep_good() {
+    local name=$1 run=$2 out=$3
+    shift 3
+    n=$((n + 1))
+    if "$BIN" sweep --run "$run" --out "$out" "$@" >"$T/stdout" 2>"$T/stderr" && [ -s "$out/table.csv" ]; then
+        echo "ok   [$name] $(($(wc -l <"$out/table.csv") - 1)) settings"
+        return 0
+    fi
+    fail "$name" "exit $?: $(tr '\n' ' ' <"$T/stderr")"
+    return 1
+}
+# mutate NAME PYTHON: a copy of the base run folder whose run.h5 the Python lines change (f: the h5py
+# File, np: numpy); prints the copy's path
+mutate() {
+    local d="$T/mut_$1"
+    mkdir -p "$d" && cp "$T/base/run.h5" "$d/run.h5" &&
+        "$PY" -c 'import sys, h5py, numpy as np
+f = h5py.File(sys.argv[1], "r+")
+def replace(name, data):
+    del f[name]
+    f.create_dataset(name, data=data)
+exec(sys.argv[2])
+f.close()' "$d/run.h5" "$2" || { echo "FAIL: could not mutate run.h5 for $1" >&2; return 1; }
+    echo "$d"
+}
+SW="--k1 5,10 --k2 1,3 --k3 1 --nli $PIPE_NLI"
+
+# --- the good case first, so each bad one is known to fail for its own reason
+sweep_good "the run as written" "$T/base" "$T/sw_base" $SW
+
+# --- item 4: every attribute and dataset of run.h5 checked before use
+R="$T/base/run.h5"
+sweep_bad "candidates < K1" "mut_cand_small/run.h5: attribute 'candidates' is 5, expected 11 (K1 = 10 + the empty candidate" \
+    "$(mutate cand_small 'f.attrs["candidates"] = 5; replace("itm_score", f["itm_score"][:, :5])')" $SW
+sweep_bad "candidates = K1 on a run that kept the empty candidate" "attribute 'candidates' is 10, expected 11" \
+    "$(mutate cand_k1 'f.attrs["candidates"] = 10')" $SW
+sweep_bad "candidates missing" "mut_cand_none/run.h5: missing attribute 'candidates'" \
+    "$(mutate cand_none 'del f.attrs["candidates"]')" $SW
+sweep_bad "K1 negative" "mut_k1_neg/run.h5: attribute 'k1' is -1, expected 1.." "$(mutate k1_neg 'f.attrs["k1"] = -1')" $SW
+sweep_bad "K1 zero" "attribute 'k1' is 0, expected 1.." "$(mutate k1_zero 'f.attrs["k1"] = 0')" $SW
+sweep_bad "K1 against the config" "attribute 'k1' is 5 but 'config' has k1=10" "$(mutate k1_conf 'f.attrs["k1"] = 5')" $SW
+sweep_bad "K1 missing" "missing attribute 'k1'" "$(mutate k1_none 'del f.attrs["k1"]')" $SW
+sweep_bad "K1 larger than the corpus" "attribute 'k1' is 400, more than the 191 reports of its corpus" \
+    "$(mutate k1_big 'f.attrs["k1"] = 400; f.attrs["candidates"] = 401
+f.attrs["config"] = f.attrs["config"].replace(" k1=10 ", " k1=400 ")
+replace("itc_idx", (np.arange(20 * 400) % 191).reshape(20, 400).astype(np.int32))
+replace("itm_score", np.zeros((20, 401), np.float32))')" --k1 5 --k2 1 --nli "$PIPE_NLI"
+sweep_bad "config missing" "missing attribute 'config'" "$(mutate conf_none 'del f.attrs["config"]')" $SW
+sweep_bad "config without drop_empty" "attribute 'config' has no drop_empty=" \
+    "$(mutate conf_drop 'f.attrs["config"] = f.attrs["config"].replace("drop_empty=0", "")')" $SW
+sweep_bad "config with itm=7" "attribute 'config' has itm=7, expected an integer in 0..1" \
+    "$(mutate conf_itm 'f.attrs["config"] = f.attrs["config"].replace("itm=1", "itm=7")')" $SW
+sweep_bad "not a run file" "attribute 'xrem_format' is 'corpus', expected 'run'" \
+    "$(mutate format 'f.attrs["xrem_format"] = "corpus"')" $SW
+sweep_bad "corpus attribute missing" "missing attribute 'corpus'" "$(mutate corpus_none 'del f.attrs["corpus"]')" $SW
+sweep_bad "corpus attribute empty" "attribute 'corpus' is empty" "$(mutate corpus_empty 'f.attrs["corpus"] = ""')" $SW
+sweep_bad "itc_idx narrower than K1" "dataset 'itc_idx' has shape [20,5], expected [*,10]" \
+    "$(mutate itc_dims 'replace("itc_idx", f["itc_idx"][:, :5])')" $SW
+sweep_bad "itc_idx of rank 1" "dataset 'itc_idx' has shape [200], expected [*,10]" \
+    "$(mutate itc_rank 'replace("itc_idx", f["itc_idx"][...].ravel())')" $SW
+sweep_bad "itc_idx with no rows" "dataset 'itc_idx' has no rows" \
+    "$(mutate itc_none 'replace("itc_idx", np.zeros((0, 10), np.int32)); replace("itm_score", np.zeros((0, 11), np.float32))
+replace("study_id", f["study_id"][:0])')" $SW
+sweep_bad "itc_idx negative" "dataset 'itc_idx' image 3 rank 2 is -4, outside the corpus" \
+    "$(mutate itc_neg 'd = f["itc_idx"][...]; d[3, 2] = -4; f["itc_idx"][...] = d')" $SW
+sweep_bad "itc_idx past the corpus" "dataset 'itc_idx' image 0 rank 0 is 191, outside the corpus" \
+    "$(mutate itc_big 'd = f["itc_idx"][...]; d[0, 0] = 191; f["itc_idx"][...] = d')" $SW
+sweep_bad "itc_idx as floats" "dataset 'itc_idx' is float32, expected integers" \
+    "$(mutate itc_float 'replace("itc_idx", f["itc_idx"][...].astype(np.float32))')" $SW
+sweep_bad "itm_score with a row too few" "dataset 'itm_score' has shape [19,11], expected [20,11]" \
+    "$(mutate itm_rows 'replace("itm_score", f["itm_score"][:19])')" $SW
+sweep_bad "itm_score narrower than the candidates" "dataset 'itm_score' has shape [20,10], expected [20,11]" \
+    "$(mutate itm_cols 'replace("itm_score", f["itm_score"][:, :10])')" $SW
+sweep_bad "itm_score missing" "missing dataset 'itm_score'" "$(mutate itm_none 'del f["itm_score"]')" $SW
+sweep_bad "itm_score NaN" "dataset 'itm_score' image 2 candidate 4 is nan, expected a finite score" \
+    "$(mutate itm_nan 'd = f["itm_score"][...]; d[2, 4] = np.nan; f["itm_score"][...] = d')" $SW
+sweep_bad "study_id with a row too few" "dataset 'study_id' has shape [19], expected [20]" \
+    "$(mutate study_rows 'replace("study_id", f["study_id"][:19])')" $SW
+sweep_bad "study_id negative" "dataset 'study_id' image 5 is -7, expected a non-negative id" \
+    "$(mutate study_neg 'd = f["study_id"][...]; d[5] = -7; f["study_id"][...] = d')" $SW
+sweep_bad "no run.h5" "nope/run.h5" "$T/nope" $SW
+
+if [ $fails -ne 0 ]; then
+    echo "test_sweep_badinput: $fails of $n cases failed"
+    exit 1
+fi
+echo "test_sweep_badinput: PASS ($n cases)"
