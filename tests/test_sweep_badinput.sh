@@ -135,6 +135,29 @@ sweep_bad "study_id with a row too few" "dataset 'study_id' has shape [19], expe
     "$(mutate study_rows 'replace("study_id", f["study_id"][:19])')" $SW
 sweep_bad "study_id negative" "dataset 'study_id' image 5 is -7, expected a non-negative id" \
     "$(mutate study_neg 'd = f["study_id"][...]; d[5] = -7; f["study_id"][...] = d')" $SW
+sweep_bad "config without corpus_reports" "attribute 'config' has no corpus_reports=<sha256 of 64 hex digits>" \
+    "$(mutate conf_sha 'f.attrs["config"] = f.attrs["config"].replace("corpus_reports=", "corpus_reportz=")')" $SW
+
+# --- item 5: the corpus must be the one the run used (its reports' sha256, recorded in run.h5's config)
+mkdir -p "$T/c5"
+cp "$T/corpus.h5" "$T/c5/corpus.h5"
+"$BIN" run $common --corpus "$T/c5/corpus.h5" --k1 10 --k2 3 --filter none --out "$T/c5/run" 2>"$T/log" ||
+    { echo "FAIL: run c5"; cat "$T/log"; exit 1; }
+sweep_good "the run's own corpus" "$T/c5/run" "$T/c5/sw_before" $SW
+# the same reports in reverse order: the same count, every itc_idx still in range, other texts behind them
+"$PY" -c 'import csv, sys
+rows = list(csv.reader(open(sys.argv[1], newline="")))
+w = csv.writer(open(sys.argv[2], "w", newline=""))
+w.writerow(rows[0])
+w.writerows(rows[:0:-1])' "$T/corpus.csv" "$T/c5/reversed.csv"
+"$BIN" embed --weights "$T/retrieval.h5" --corpus "$T/c5/reversed.csv" --out "$T/c5/corpus.h5" 2>"$T/log" ||
+    { echo "FAIL: embed reversed"; cat "$T/log"; exit 1; }
+sha_run=$("$PY" -c 'import h5py, sys; print(h5py.File(sys.argv[1], "r").attrs["reports_sha256"])' "$T/corpus.h5")
+sha_now=$("$PY" -c 'import h5py, sys; print(h5py.File(sys.argv[1], "r").attrs["reports_sha256"])' "$T/c5/corpus.h5")
+if [ "$sha_run" = "$sha_now" ]; then fail "corpus re-embedded" "the reversed corpus has the same sha256"; fi
+sweep_bad "corpus re-embedded from other reports at the same path" \
+    "c5/run/run.h5 was made from a corpus of 191 reports with sha256 $sha_run, but $T/c5/corpus.h5 now holds 191 reports with sha256 $sha_now" \
+    "$T/c5/run" $SW
 sweep_bad "no run.h5" "nope/run.h5" "$T/nope" $SW
 
 if [ $fails -ne 0 ]; then

@@ -26,6 +26,8 @@ typedef struct {
     int32_t *itc_idx;         /* [N, K1] */
     float *itm;               /* [N, C] */
     int32_t *study;           /* [N] */
+    char reports_sha[65];     /* the run's corpus: sha256 over its reports (config's corpus_reports) */
+    int64_t corpus_n;         /* and their number (config's corpus_n) */
     xrem_corpus corpus;
 } sweep_run;
 
@@ -92,6 +94,10 @@ static xrem_status run_read_attrs(xrem_h5 *f, sweep_run *r, char **corpus)
     if (!s) s = config_int(path, config, "itm", 0, 1, &itm);
     if (!s) s = config_int(path, config, "drop_empty", 0, 1, &drop);
     if (!s) s = config_int(path, config, "k1", 1, INT32_MAX - 1, &ck1);
+    if (!s) s = config_int(path, config, "corpus_n", 1, INT64_MAX / 8, &r->corpus_n);
+    if (!s && (!config_get(config, "corpus_reports", r->reports_sha, sizeof r->reports_sha) ||
+               strlen(r->reports_sha) != 64 || strspn(r->reports_sha, "0123456789abcdef") != 64))
+        s = xrem_fail(XREM_ERR_FORMAT, "%s: attribute 'config' has no corpus_reports=<sha256 of 64 hex digits>", path);
     if (!s) s = run_attr_int(f, "k1", 1, INT32_MAX - 1, "", &k1);
     if (!s && k1 != ck1)
         s = xrem_fail(XREM_ERR_VALUE, "%s: attribute 'k1' is %lld but 'config' has k1=%lld", path, (long long)k1,
@@ -149,6 +155,12 @@ static xrem_status run_open(const char *dir, sweep_run *r)
     if (!s) s = run_read_attrs(f, r, &corpus);
     if (!s) s = run_read_data(f, r);
     if (!s) s = xrem_corpus_load(corpus, NULL, &r->corpus);
+    if (!s && (strcmp(r->corpus.reports_sha, r->reports_sha) || r->corpus.n != r->corpus_n))
+        s = xrem_fail(XREM_ERR_VALUE,
+                      "%s was made from a corpus of %lld reports with sha256 %s, but %s now holds %lld reports with "
+                      "sha256 %s (re-embedded from other reports?): sweep needs the run's own corpus",
+                      path, (long long)r->corpus_n, r->reports_sha, corpus, (long long)r->corpus.n,
+                      r->corpus.reports_sha);
     if (!s && r->K1 > r->corpus.n)
         s = xrem_fail(XREM_ERR_VALUE, "%s: attribute 'k1' is %d, more than the %lld reports of its corpus %s", path,
                       r->K1, (long long)r->corpus.n, corpus);
