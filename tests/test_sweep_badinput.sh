@@ -20,6 +20,7 @@ if ! "$PY" -c 'import h5py, numpy' 2>/dev/null; then
 fi
 T=$(mktemp -d "${TMPDIR:-/tmp}/xrem_sweep_badinput.XXXXXX")
 trap 'rm -rf "$T"' EXIT
+T=$(cd "$T" && pwd -P) # the paths sweep reports are resolved ones
 # shellcheck source=tests/pipeline_inputs.sh
 . "$ROOT/tests/pipeline_inputs.sh"
 pipeline_inputs
@@ -59,11 +60,13 @@ sweep_good() {
     local name=$1 run=$2 out=$3
     shift 3
     n=$((n + 1))
-    if "$BIN" sweep --run "$run" --out "$out" "$@" >"$T/stdout" 2>"$T/stderr" && [ -s "$out/table.csv" ]; then
+    "$BIN" sweep --run "$run" --out "$out" "$@" >"$T/stdout" 2>"$T/stderr"
+    local rc=$?
+    if [ $rc -eq 0 ] && [ -s "$out/table.csv" ]; then
         echo "ok   [$name] $(($(wc -l <"$out/table.csv") - 1)) settings"
         return 0
     fi
-    fail "$name" "exit $?: $(tr '\n' ' ' <"$T/stderr")"
+    fail "$name" "exit $rc: $(tr '\n' ' ' <"$T/stderr")"
     return 1
 }
 # mutate NAME PYTHON: a copy of the base run folder whose run.h5 the Python lines change (f: the h5py
@@ -158,6 +161,34 @@ if [ "$sha_run" = "$sha_now" ]; then fail "corpus re-embedded" "the reversed cor
 sweep_bad "corpus re-embedded from other reports at the same path" \
     "c5/run/run.h5 was made from a corpus of 191 reports with sha256 $sha_run, but $T/c5/corpus.h5 now holds 191 reports with sha256 $sha_now" \
     "$T/c5/run" $SW
+# --- item 12: run.h5 keeps the corpus path as given to xrem run; sweep from another folder finds it
+mkdir -p "$T/w1" "$T/w2/runs" "$T/w3" "$T/x"
+cp "$T/corpus.h5" "$T/w1/w1corpus.h5"
+cp "$T/corpus.h5" "$T/w2/w2corpus.h5"
+cp "$T/corpus.h5" "$T/w3/w3corpus.h5"
+(cd "$T/w1" && "$BIN" run $common --corpus w1corpus.h5 --k1 10 --k2 3 --filter none --out . 2>"$T/log") &&
+    (cd "$T/w2" && "$BIN" run $common --corpus w2corpus.h5 --k1 10 --k2 3 --filter none --out runs/r1 2>"$T/log") &&
+    (cd "$T/w3" && "$BIN" run $common --corpus w3corpus.h5 --k1 10 --k2 3 --filter none --out r 2>"$T/log") ||
+    { echo "FAIL: the runs from w1, w2, w3"; cat "$T/log"; exit 1; }
+# the sweep from the folder the run was started in is the reference for the ones from elsewhere
+(cd "$T/w2" && "$BIN" sweep --run runs/r1 --out "$T/w2/sw_home" $SW 2>"$T/log") ||
+    { echo "FAIL: sweep from the run's own folder"; cat "$T/log"; exit 1; }
+same_sweep() { # NAME OUT: OUT's table and predictions equal the sweep from the run's own folder
+    if cmp -s "$T/w2/sw_home/table.csv" "$2/table.csv" && diff -r "$T/w2/sw_home/preds" "$2/preds" >/dev/null; then
+        echo "ok   [$1] table.csv and preds/ equal the sweep from the run's own folder"
+    else fail "$1" "differs from the sweep from the run's own folder"; fi
+}
+cd "$T/x" || exit 1 # the cases below run in this shell (they count failures), from another folder
+sweep_good "corpus in the run folder, swept from another folder" "$T/w1" "$T/x/sw1" $SW
+sweep_good "corpus in a parent of the run folder, swept from a sibling" ../w2/runs/r1 "$T/x/sw2" $SW &&
+    same_sweep "swept from a sibling" "$T/x/sw2"
+rm "$T/w3/w3corpus.h5"
+sweep_bad "corpus gone: every path tried is named" \
+    "w3/r/run.h5: its corpus 'w3corpus.h5' (attribute 'corpus', as given to xrem run) is not at any of: $T/w3/r/w3corpus.h5, $T/x/w3corpus.h5, $T/w3/w3corpus.h5, $T/w3corpus.h5" \
+    "$T/w3/r" $SW
+cd / || exit 1
+sweep_good "swept from /" "$T/w2/runs/r1" "$T/x/sw3" $SW && same_sweep "swept from /" "$T/x/sw3"
+cd "$T" || exit 1
 sweep_bad "no run.h5" "nope/run.h5" "$T/nope" $SW
 
 if [ $fails -ne 0 ]; then

@@ -28,6 +28,7 @@ typedef struct {
     int32_t *study;           /* [N] */
     char reports_sha[65];     /* the run's corpus: sha256 over its reports (config's corpus_reports) */
     int64_t corpus_n;         /* and their number (config's corpus_n) */
+    char *corpus_path;        /* where that corpus was found (run_find_corpus) */
     xrem_corpus corpus;
 } sweep_run;
 
@@ -36,6 +37,7 @@ static void run_free(sweep_run *r)
     free(r->itc_idx);
     free(r->itm);
     free(r->study);
+    free(r->corpus_path);
     xrem_corpus_release(&r->corpus);
 }
 
@@ -145,6 +147,43 @@ static xrem_status run_read_data(xrem_h5 *f, sweep_run *r)
     return s;
 }
 
+/* Try dir/name (dir NULL: name alone), appending it to the paths tried: 1 when it is a file, with
+ * *found its malloc'd path (NULL when out of memory). */
+static int corpus_try(const char *dir, const char *name, char *tried, size_t cap, char **found)
+{
+    char p[8300];
+    snprintf(p, sizeof p, "%s%s%s", dir ? dir : "", dir && dir[strlen(dir) - 1] != '/' ? "/" : "", name);
+    const size_t used = strlen(tried);
+    snprintf(tried + used, cap - used, "%s%s", used ? ", " : "", p);
+    struct stat st;
+    if (stat(p, &st) != 0 || !S_ISREG(st.st_mode)) return 0;
+    *found = strdup(p);
+    return 1;
+}
+
+/* The corpus that run.h5 names: its path as given to xrem run, so a relative one is relative to
+ * the folder the run was started from, which sweep does not know. Try the run folder, the
+ * working folder, then the run folder's parents (the usual `--out runs/a` puts the start folder
+ * there); the first file found is used, and its reports' sha256 is checked against the run's. */
+static xrem_status run_find_corpus(const char *h5path, const char *dir, const char *stored, char **found)
+{
+    char tried[16384] = "", cwd[4096] = "", real[4096];
+    int hit = 0;
+    if (stored[0] == '/') hit = corpus_try(NULL, stored, tried, sizeof tried, found);
+    if (stored[0] != '/') hit = corpus_try(dir, stored, tried, sizeof tried, found);
+    if (!hit && stored[0] != '/' && getcwd(cwd, sizeof cwd)) hit = corpus_try(cwd, stored, tried, sizeof tried, found);
+    if (!hit && stored[0] != '/' && realpath(dir, real)) {
+        for (char *slash = strrchr(real, '/'); !hit && slash; slash = slash == real ? NULL : strrchr(real, '/')) {
+            slash[slash == real] = 0; /* the parent folder; the root keeps its slash */
+            if (strcmp(real, cwd)) hit = corpus_try(real, stored, tried, sizeof tried, found);
+        }
+    }
+    if (hit && !*found) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    if (hit) return XREM_OK;
+    return xrem_fail(XREM_ERR_IO, "%s: its corpus '%s' (attribute 'corpus', as given to xrem run) is not at any of: %s",
+                     h5path, stored, tried);
+}
+
 static xrem_status run_open(const char *dir, sweep_run *r)
 {
     char path[4200];
@@ -154,22 +193,23 @@ static xrem_status run_open(const char *dir, sweep_run *r)
     xrem_status s = xrem_h5_open(path, &f);
     if (!s) s = run_read_attrs(f, r, &corpus);
     if (!s) s = run_read_data(f, r);
-    if (!s) s = xrem_corpus_load(corpus, NULL, &r->corpus);
+    if (!s) s = run_find_corpus(path, dir, corpus, &r->corpus_path);
+    if (!s) s = xrem_corpus_load(r->corpus_path, NULL, &r->corpus);
     if (!s && (strcmp(r->corpus.reports_sha, r->reports_sha) || r->corpus.n != r->corpus_n))
         s = xrem_fail(XREM_ERR_VALUE,
                       "%s was made from a corpus of %lld reports with sha256 %s, but %s now holds %lld reports with "
                       "sha256 %s (re-embedded from other reports?): sweep needs the run's own corpus",
-                      path, (long long)r->corpus_n, r->reports_sha, corpus, (long long)r->corpus.n,
+                      path, (long long)r->corpus_n, r->reports_sha, r->corpus_path, (long long)r->corpus.n,
                       r->corpus.reports_sha);
     if (!s && r->K1 > r->corpus.n)
         s = xrem_fail(XREM_ERR_VALUE, "%s: attribute 'k1' is %d, more than the %lld reports of its corpus %s", path,
-                      r->K1, (long long)r->corpus.n, corpus);
+                      r->K1, (long long)r->corpus.n, r->corpus_path);
     for (int64_t i = 0; !s && i < r->N * r->K1; i++)
         if (r->itc_idx[i] < 0 || r->itc_idx[i] >= r->corpus.n)
             s = xrem_fail(XREM_ERR_VALUE,
                           "%s: dataset 'itc_idx' image %lld rank %lld is %d, outside the corpus %s "
                           "(0..%lld)",
-                          path, (long long)(i / r->K1), (long long)(i % r->K1), r->itc_idx[i], corpus,
+                          path, (long long)(i / r->K1), (long long)(i % r->K1), r->itc_idx[i], r->corpus_path,
                           (long long)r->corpus.n - 1);
     free(corpus);
     xrem_h5_close(f);
