@@ -189,6 +189,35 @@ sweep_bad "corpus gone: every path tried is named" \
 cd / || exit 1
 sweep_good "swept from /" "$T/w2/runs/r1" "$T/x/sw3" $SW && same_sweep "swept from /" "$T/x/sw3"
 cd "$T" || exit 1
+# --- item 13: the grid is checked against how the run was made
+sweep_bad "K2 above every K1's candidates" \
+    "--k2 7: outside 1..6 (the most ITM candidates: K1 5 + the empty candidate)" "$T/base" --k1 5 --k2 7 --nli "$PIPE_NLI"
+sweep_bad "K1 above the run's" "--k1 12,15: outside 1..10 (the run's K1 is 10)" "$T/base" --k1 5,12,15 --k2 1 --nli "$PIPE_NLI"
+sweep_bad "a K1 given twice" "--k1: 5 given twice" "$T/base" --k1 5,10,5 --k2 1 --nli "$PIPE_NLI"
+sweep_bad "a grid without the NLI model it needs" "every setting re-decides with a filter model that was not given" \
+    "$T/base" --k1 5 --k2 1
+"$BIN" run $common --corpus "$T/corpus.h5" --k1 10 --k2 3 --filter none --drop-empty-candidate --out "$T/drop" \
+    2>"$T/log" || { echo "FAIL: run --drop-empty-candidate"; cat "$T/log"; exit 1; }
+if sweep_good "a --drop-empty-candidate run: (K1 5, K2 6) left out" "$T/drop" "$T/sw_drop" --k1 5,10 --k2 3,6 --k3 1 --nli "$PIPE_NLI"; then
+    got=$(cut -d, -f1 "$T/sw_drop/table.csv" | sed 1d | sort | tr '\n' ' ')
+    want="k1_10_k2_3_k3_1 k1_10_k2_6_k3_1 k1_5_k2_3_k3_1 "
+    [ "$got" = "$want" ] || fail "drop-empty grid" "settings '$got', want '$want'"
+    grep -qF "Left out of the grid, K2 above that K1's candidates (K1: the run dropped the empty one): K1 5 with K2 6." \
+        "$T/sw_drop/table.md" || fail "drop-empty grid" "table.md does not list the left-out pair: $(tail -2 "$T/sw_drop/table.md")"
+    grep -qF "(1 grid points left out" "$T/stderr" || fail "drop-empty grid" "stderr: $(cat "$T/stderr")"
+    "$BIN" run $common --corpus "$T/corpus.h5" --k1 10 --k2 6 --k3 1 --filter nli --nli "$PIPE_NLI" --drop-empty-candidate \
+        --out "$T/drop_10_6" 2>"$T/log" || fail "fresh drop-empty run" "$(cat "$T/log")"
+    if cmp -s "$T/drop_10_6/pred.csv" "$T/sw_drop/preds/k1_10_k2_6_k3_1.csv"; then
+        echo "ok   [drop-empty sweep (K1 10, K2 6, K3 1) == a fresh --drop-empty-candidate run]"
+    else fail "drop-empty sweep" "k1_10_k2_6_k3_1 differs from a fresh --drop-empty-candidate run"; fi
+fi
+sweep_bad "K2 = K1 + 1 on a --drop-empty-candidate run" \
+    "--k2 6: outside 1..5 (the most ITM candidates: K1 5; the run dropped the empty candidate)" \
+    "$T/drop" --k1 5 --k2 6 --nli "$PIPE_NLI"
+"$BIN" run --retrieval "$T/retrieval.h5" --images "$T/cxr.h5" --corpus "$T/corpus.h5" $PIPE_RES --no-itm --k1 2 \
+    --out "$T/noitm" 2>"$T/log" || { echo "FAIL: run --no-itm"; cat "$T/log"; exit 1; }
+sweep_bad "a grid on a --no-itm run" "noitm/run.h5 was made with --no-itm (itm=0 in 'config')" \
+    "$T/noitm" --k1 2 --k2 1 --nli "$PIPE_NLI"
 sweep_bad "no run.h5" "nope/run.h5" "$T/nope" $SW
 
 if [ $fails -ne 0 ]; then

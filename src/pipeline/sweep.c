@@ -343,19 +343,136 @@ static xrem_status sweep_write_pred(const char *dir, const xrem_sweep_setting *s
     return XREM_OK;
 }
 
-static xrem_status sweep_check(const sweep_run *r, const xrem_sweep_setting *st)
+/* An explicit setting (a preset's) against the run: the K it asks for must be in the cached scores. */
+static xrem_status sweep_check(const sweep_run *r, const char *run_dir, const xrem_sweep_setting *st)
 {
-    if (st->k1 < 1 || st->k1 > r->K1 || st->k1 > 4096)
-        return xrem_fail(XREM_ERR_ARG, "setting %s: K1 %d outside 1..%d (the run's K1)", st->name, st->k1, r->K1);
-    const int n = st->k1 + (r->C == r->K1 + 1);
+    const int k1max = r->K1 < 4096 ? r->K1 : 4096, e = r->C == r->K1 + 1;
+    if (st->k1 < 1 || st->k1 > k1max)
+        return xrem_fail(XREM_ERR_ARG, "setting %s: K1 %d outside 1..%d (the run's K1 is %d)", st->name, st->k1, k1max,
+                         r->K1);
+    if (st->use_itm && !r->scored_itm)
+        return xrem_fail(XREM_ERR_ARG, "setting %s needs ITM scores, but %s/run.h5 was made with --no-itm (itm=0)",
+                         st->name, run_dir);
+    const int n = st->k1 + e;
     if (st->use_itm && (st->k2 < 1 || st->k2 > n))
-        return xrem_fail(XREM_ERR_ARG, "setting %s: K2 %d outside 1..%d", st->name, st->k2, n);
+        return xrem_fail(XREM_ERR_ARG, "setting %s: K2 %d outside 1..%d (K1 %d%s)", st->name, st->k2, n, st->k1,
+                         e ? " + the empty candidate" : "; the run dropped the empty candidate");
     if (st->use_itm && st->filter && st->k3 < 1) return xrem_fail(XREM_ERR_ARG, "setting %s: K3 must be >= 1", st->name);
     return XREM_OK;
 }
 
-xrem_status xrem_sweep(const xrem_sweep_config *c)
+static void list_add(char *buf, size_t cap, const char *fmt, int a, int b)
 {
+    const size_t u = strlen(buf);
+    if (u + 1 < cap) snprintf(buf + u, cap - u, u ? "," : "");
+    const size_t v = strlen(buf);
+    if (v + 1 < cap) snprintf(buf + v, cap - v, fmt, a, b);
+}
+
+/* One list of the grid: not empty, no repeats, every value in lo..hi (why: where hi comes from). */
+static xrem_status grid_list_check(const char *flag, const int *v, int n, int lo, int hi, const char *why)
+{
+    char bad[512] = "", rep[512] = "";
+    if (n < 1) return xrem_fail(XREM_ERR_ARG, "%s is empty: give values in %d..%d%s", flag, lo, hi, why);
+    for (int i = 0; i < n; i++) {
+        int seen = 0;
+        for (int j = 0; j < i; j++)
+            seen |= v[j] == v[i];
+        if (v[i] < lo || v[i] > hi)
+            list_add(bad, sizeof bad, "%d", v[i], 0);
+        else if (seen)
+            list_add(rep, sizeof rep, "%d", v[i], 0);
+    }
+    if (*bad) return xrem_fail(XREM_ERR_ARG, "%s %s: outside %d..%d%s", flag, bad, lo, hi, why);
+    if (*rep) return xrem_fail(XREM_ERR_ARG, "%s: %s given twice (each setting is swept once)", flag, rep);
+    return XREM_OK;
+}
+
+/* The grid: every (K1, K2, K3) of the lists that the run's cached scores can give, each with the
+ * NLI filter. A value that no setting can use is refused with the allowed range; a pair whose K2
+ * exceeds that K1's candidates (K1, + 1 when the run kept the empty one) is left out and listed
+ * in left. *out is malloc'd. */
+static xrem_status sweep_grid(const sweep_run *r, const xrem_sweep_config *c, xrem_sweep_setting **out, int *n,
+                              char *left, size_t cap, int *nleft)
+{
+    const int e = r->C == r->K1 + 1, k1max = r->K1 < 4096 ? r->K1 : 4096;
+    char why[200];
+    *out = NULL;
+    *n = *nleft = 0;
+    if (!r->scored_itm)
+        return xrem_fail(XREM_ERR_ARG,
+                         "%s/run.h5 was made with --no-itm (itm=0 in 'config'): it has no ITM scores to derive a "
+                         "(K1, K2, K3) grid from",
+                         c->run_dir);
+    snprintf(why, sizeof why, " (the run's K1 is %d)", r->K1);
+    xrem_status s = grid_list_check("--k1", c->grid_k1, c->n1, 1, k1max, why);
+    int top = 0;
+    for (int a = 0; !s && a < c->n1; a++)
+        top = c->grid_k1[a] > top ? c->grid_k1[a] : top;
+    snprintf(why, sizeof why, " (the most ITM candidates: K1 %d%s)", top,
+             e ? " + the empty candidate" : "; the run dropped the empty candidate");
+    if (!s) s = grid_list_check("--k2", c->grid_k2, c->n2, 1, top + e, why);
+    if (!s) s = grid_list_check("--k3", c->grid_k3, c->n3, 1, 4096, "");
+    if (s) return s;
+    if ((int64_t)c->n1 * c->n2 * c->n3 > 100000)
+        return xrem_fail(XREM_ERR_ARG, "a grid of %lld settings: at most 100000", (long long)c->n1 * c->n2 * c->n3);
+    if (!(*out = calloc((size_t)c->n1 * c->n2 * c->n3, sizeof **out)))
+        return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    for (int a = 0; a < c->n1; a++)
+        for (int b = 0; b < c->n2; b++) {
+            const int k1 = c->grid_k1[a], k2 = c->grid_k2[b];
+            if (k2 > k1 + e) { /* more than this K1's candidates */
+                list_add(left, cap, "K1 %d with K2 %d", k1, k2);
+                *nleft += c->n3;
+                continue;
+            }
+            for (int k = 0; k < c->n3; k++) {
+                xrem_sweep_setting *st = &(*out)[(*n)++];
+                *st = (xrem_sweep_setting){k1, k2, c->grid_k3[k], 1, 1, ""};
+                snprintf(st->name, sizeof st->name, "k1_%d_k2_%d_k3_%d", k1, k2, c->grid_k3[k]);
+            }
+        }
+    return XREM_OK;
+}
+
+/* The settings to sweep (the explicit ones, else the grid), each checked against the run; at
+ * least one must be computable with the filters given. */
+static xrem_status sweep_settings(const sweep_run *r, const xrem_sweep_config *c, xrem_sweep_setting **grid,
+                                  const xrem_sweep_setting **st, int *n, char *left, size_t cap, int *nleft)
+{
+    xrem_status s = XREM_OK;
+    *grid = NULL;
+    *nleft = 0;
+    *st = c->settings;
+    *n = c->nsettings;
+    if (!c->settings) {
+        s = sweep_grid(r, c, grid, n, left, cap, nleft);
+        *st = *grid;
+    }
+    if (!s && *n < 1)
+        s = xrem_fail(XREM_ERR_ARG,
+                      "no setting to sweep: every (K1, K2) pair of the grid has K2 above that K1's "
+                      "candidates (%s)",
+                      left);
+    int computable = 0;
+    for (int k = 0; !s && k < *n; k++) {
+        s = sweep_check(r, c->run_dir, &(*st)[k]);
+        const int f = (*st)[k].use_itm ? (*st)[k].filter : 0;
+        computable += !f || (f == 1 ? c->filter != NULL : c->filter_bs != NULL);
+    }
+    if (!s && !computable)
+        s = xrem_fail(XREM_ERR_ARG, "every setting re-decides with a filter model that was not given (--nli for the "
+                                    "NLI filter, --bertscore-model for BERTScore)");
+    return s;
+}
+
+xrem_status xrem_sweep(const xrem_sweep_config *c, xrem_sweep_summary *sum)
+{
+    xrem_sweep_summary done = {0, 0, 0};
+    xrem_sweep_setting *grid = NULL;
+    const xrem_sweep_setting *sts = NULL;
+    int nst = 0;
+    char left[2048] = "";
     sweep_run r = {0};
     xrem_reports *gt = NULL;
     xrem_bleu_ws *ws = NULL;
@@ -368,7 +485,7 @@ xrem_status xrem_sweep(const xrem_sweep_config *c)
     if (!s && c->gt) s = xrem_reports_load(c->gt, NULL, NULL, &gt);
     if (!s) s = xrem_bleu_ws_create(&ws);
     for (int k = 0; !s && k < 2; k++) s = xrem_strmap_create(1 << 16, &cf[k].cache);
-    for (int k = 0; !s && k < c->nsettings; k++) s = sweep_check(&r, &c->settings[k]);
+    if (!s) s = sweep_settings(&r, c, &grid, &sts, &nst, left, sizeof left, &done.left_out);
     snprintf(path, sizeof path, "%s/preds", c->out);
     if (!s && ((mkdir(c->out, 0777) && errno != EEXIST) || (mkdir(path, 0777) && errno != EEXIST)))
         s = xrem_fail(XREM_ERR_IO, "%s: cannot create", path);
@@ -383,11 +500,12 @@ xrem_status xrem_sweep(const xrem_sweep_config *c)
                 c->run_dir);
     }
     char **pred = s ? NULL : calloc((size_t)r.N, sizeof *pred);
-    for (int k = 0; !s && k < c->nsettings; k++) {
-        const xrem_sweep_setting *st = &c->settings[k];
+    for (int k = 0; !s && k < nst; k++) {
+        const xrem_sweep_setting *st = &sts[k];
         const int fk = st->filter == 2 ? 1 : 0;
         if (st->filter && st->use_itm && !cf[fk].inner) {
             fprintf(md, "| %s | — skipped: needs %s | | | | | | |\n", st->name, fk ? "--bertscore-model" : "--nli");
+            done.skipped++;
             continue;
         }
         for (int64_t i = 0; !s && i < r.N; i++) s = sweep_image(&r, i, st, &f[fk], &pred[i]);
@@ -396,6 +514,7 @@ xrem_status xrem_sweep(const xrem_sweep_config *c)
         if (!s) s = sweep_write_pred(c->out, st, &r, pred);
         if (!s) {
             char b[32];
+            done.computed++;
             snprintf(b, sizeof b, "%.4f", m.bleu2);
             fprintf(csv, "%s,%d,%d,%d,%d,%d,%.10g,%.6g,%lld\n", st->name, st->k1, st->k2, st->k3, st->use_itm,
                     st->filter, gt ? m.bleu2 : -1.0, m.words, (long long)m.scored);
@@ -407,11 +526,14 @@ xrem_status xrem_sweep(const xrem_sweep_config *c)
             free(pred[i]);
             pred[i] = NULL;
         }
-        if (isatty(2)) fprintf(stderr, "\rxrem sweep: %d/%d settings", k + 1, c->nsettings);
+        if (isatty(2)) fprintf(stderr, "\rxrem sweep: %d/%d settings", k + 1, nst);
     }
     if (isatty(2)) fprintf(stderr, "\n");
     if (md && !s) fprintf(md, "\nFilter calls: %lld (cache hits %lld). BLEU-2 as CXR-Report-Metric computes it.\n",
                           (long long)(cf[0].calls + cf[1].calls), (long long)(cf[0].hits + cf[1].hits));
+    if (md && !s && done.left_out)
+        fprintf(md, "Left out of the grid, K2 above that K1's candidates (%s): %s.\n",
+                r.C == r.K1 + 1 ? "K1 + the empty one" : "K1: the run dropped the empty one", left);
     int bad = (csv && fclose(csv) != 0) | (md && fclose(md) != 0);
     if (!s && bad) s = xrem_fail(XREM_ERR_IO, "%s: write failed", c->out);
     const char *names[] = {"table.csv", "table.md"};
@@ -422,7 +544,9 @@ xrem_status xrem_sweep(const xrem_sweep_config *c)
         if (!s && rename(a, b)) s = xrem_fail(XREM_ERR_IO, "%s: cannot rename into place", b);
         if (s) remove(a);
     }
+    if (sum) *sum = done;
     free(pred);
+    free(grid);
     xrem_strmap_free(cf[0].cache);
     xrem_strmap_free(cf[1].cache);
     xrem_bleu_ws_free(ws);
