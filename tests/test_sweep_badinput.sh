@@ -89,7 +89,6 @@ SW="--k1 5,10 --k2 1,3 --k3 1 --nli $PIPE_NLI"
 sweep_good "the run as written" "$T/base" "$T/sw_base" $SW
 
 # --- item 4: every attribute and dataset of run.h5 checked before use
-R="$T/base/run.h5"
 sweep_bad "candidates < K1" "mut_cand_small/run.h5: attribute 'candidates' is 5, expected 11 (K1 = 10 + the empty candidate" \
     "$(mutate cand_small 'f.attrs["candidates"] = 5; replace("itm_score", f["itm_score"][:, :5])')" $SW
 sweep_bad "candidates = K1 on a run that kept the empty candidate" "attribute 'candidates' is 10, expected 11" \
@@ -218,6 +217,36 @@ sweep_bad "K2 = K1 + 1 on a --drop-empty-candidate run" \
     --out "$T/noitm" 2>"$T/log" || { echo "FAIL: run --no-itm"; cat "$T/log"; exit 1; }
 sweep_bad "a grid on a --no-itm run" "noitm/run.h5 was made with --no-itm (itm=0 in 'config')" \
     "$T/noitm" --k1 2 --k2 1 --nli "$PIPE_NLI"
+# --- no output replaces an input: refused before anything is written, the input unchanged
+# sweep_keeps NAME "stderr substring" INPUT [sweep args...]: refused, and INPUT is byte-identical after
+sweep_keeps() {
+    local name=$1 want=$2 input=$3
+    shift 3
+    n=$((n + 1))
+    cp "$input" "$T/keep.copy"
+    "$BIN" sweep "$@" >"$T/stdout" 2>"$T/stderr"
+    local rc=$? err
+    err=$(tr '\n' ' ' <"$T/stderr")
+    if [ $rc -eq 0 ]; then fail "$name" "exit 0: $err"
+    elif ! grep -qF -- "$want" "$T/stderr"; then fail "$name" "stderr lacks '$want': $err"
+    elif ! cmp -s "$input" "$T/keep.copy"; then fail "$name" "$input was changed"
+    else echo "ok   [$name] exit $rc: $err"; fi
+}
+mkdir -p "$T/o1" "$T/o2" "$T/o3/preds"
+cp "$T/gt.csv" "$T/o1/table.csv"
+sweep_keeps "--gt is --out/table.csv" "o1/table.csv: this output would replace the input $T/o1/table.csv" \
+    "$T/o1/table.csv" --run "$T/base" --gt "$T/o1/table.csv" --out "$T/o1" $SW
+cp "$PIPE_NLI" "$T/o2/sweep.png"
+sweep_keeps "--nli is --out/sweep.png (the plot)" "o2/sweep.png: this output would replace the input $T/o2/sweep.png" \
+    "$T/o2/sweep.png" --run "$T/base" --out "$T/o2" --k1 5 --k2 1 --k3 1 --nli "$T/o2/sweep.png"
+ln -s "$T/base/run.h5" "$T/o3/preds/k1_10_k2_3_k3_1.csv"
+sweep_keeps "a prediction file that is run.h5" "k1_10_k2_3_k3_1.csv: this output would replace the input $T/base/run.h5" \
+    "$T/base/run.h5" --run "$T/base" --out "$T/o3" $SW
+[ -e "$T/o3/table.csv" ] && fail "a prediction file that is run.h5" "table.csv written"
+mkdir -p "$T/o4"
+ln -s "$T/w1/w1corpus.h5" "$T/o4/table.md"
+sweep_keeps "--out/table.md is the run's corpus" "table.md: this output would replace the input $T/w1/w1corpus.h5" \
+    "$T/w1/w1corpus.h5" --run "$T/w1" --out "$T/o4" $SW
 sweep_bad "no run.h5" "nope/run.h5" "$T/nope" $SW
 
 if [ $fails -ne 0 ]; then

@@ -83,7 +83,8 @@ int xrem_cmd_sweep(int argc, char **argv)
                            .grid_k3 = k3,
                            .n1 = n1,
                            .n2 = n2,
-                           .n3 = n3};
+                           .n3 = n3,
+                           .inputs = (const char *const[]){nli ? nli : "", bsm ? bsm : "", NULL}};
     xrem_sweep_summary sum = {0, 0, 0};
     if (!s) s = xrem_sweep(&c, &sum);
     if (s) fprintf(stderr, "xrem sweep: %s\n", xrem_last_error());

@@ -12,6 +12,7 @@
 #include "bleu.h"
 #include "core/csv.h"
 #include "core/h5.h"
+#include "core/outpath.h"
 #include "core/strmap.h"
 #include "pipeline/corpus.h"
 #include "pipeline/itc.h"
@@ -466,6 +467,29 @@ static xrem_status sweep_settings(const sweep_run *r, const xrem_sweep_config *c
     return s;
 }
 
+/* Before anything is written: --out can be made and none of its files (table.csv, table.md, the
+ * plot the CLI draws, preds/<setting>.csv) is an input. */
+static xrem_status sweep_check_out(const xrem_sweep_config *c, const sweep_run *r, const xrem_sweep_setting *st, int n)
+{
+    char h5[4200];
+    snprintf(h5, sizeof h5, "%s/run.h5", c->run_dir);
+    const char *in[20] = {h5, r->corpus_path, c->gt ? c->gt : ""};
+    int k = 3;
+    for (int i = 0; c->inputs && c->inputs[i] && k < 19; i++)
+        in[k++] = c->inputs[i];
+    in[k] = NULL;
+    static const char *const names[] = {"table.csv", "table.md", "sweep.png"};
+    xrem_status s = xrem_outdir_check(c->out);
+    for (int i = 0; !s && i < 3; i++)
+        s = xrem_out_not_input(c->out, names[i], in);
+    for (int i = 0; !s && i < n; i++) {
+        char name[128];
+        snprintf(name, sizeof name, "preds/%s.csv", st[i].name);
+        s = xrem_out_not_input(c->out, name, in);
+    }
+    return s;
+}
+
 xrem_status xrem_sweep(const xrem_sweep_config *c, xrem_sweep_summary *sum)
 {
     xrem_sweep_summary done = {0, 0, 0};
@@ -486,6 +510,7 @@ xrem_status xrem_sweep(const xrem_sweep_config *c, xrem_sweep_summary *sum)
     if (!s) s = xrem_bleu_ws_create(&ws);
     for (int k = 0; !s && k < 2; k++) s = xrem_strmap_create(1 << 16, &cf[k].cache);
     if (!s) s = sweep_settings(&r, c, &grid, &sts, &nst, left, sizeof left, &done.left_out);
+    if (!s) s = sweep_check_out(c, &r, sts, nst);
     snprintf(path, sizeof path, "%s/preds", c->out);
     if (!s && ((mkdir(c->out, 0777) && errno != EEXIST) || (mkdir(path, 0777) && errno != EEXIST)))
         s = xrem_fail(XREM_ERR_IO, "%s: cannot create", path);

@@ -27,6 +27,9 @@ typedef struct {
      * above that K1's candidates is left out and listed in table.md. */
     const int *grid_k1, *grid_k2, *grid_k3;
     int n1, n2, n3;
+    /* Further input files (the filter models' weights), NULL-terminated, or NULL. No output may
+     * replace an input: these, run.h5, its corpus and gt are checked before anything is written. */
+    const char *const *inputs;
 } xrem_sweep_config;
 
 typedef struct {
