@@ -450,6 +450,7 @@ static xrem_status sweep_settings(const sweep_run *r, const xrem_sweep_config *c
         s = sweep_grid(r, c, grid, n, left, cap, nleft);
         *st = *grid;
     }
+    if (!s && *n < 1 && c->settings) s = xrem_fail(XREM_ERR_ARG, "no setting to sweep: the list of settings is empty");
     if (!s && *n < 1)
         s = xrem_fail(XREM_ERR_ARG,
                       "no setting to sweep: every (K1, K2) pair of the grid has K2 above that K1's "
