@@ -9,7 +9,7 @@
 #include "pipeline/filters.h"
 #include "pipeline/sweep.h"
 
-/* "10,25,50" -> values; returns count or -1 */
+/* "10,25,50" -> values; returns count or -1 (not a list of 1..4096, or more than cap values) */
 static int parse_list(const char *s, int *v, int cap)
 {
     int n = 0;
@@ -21,7 +21,7 @@ static int parse_list(const char *s, int *v, int cap)
         s = *end == ',' ? end + 1 : end;
         if (*end && *end != ',') return -1;
     }
-    return n;
+    return s && *s ? -1 : n;
 }
 
 static int paper_preset(xrem_sweep_setting *st)
@@ -54,39 +54,45 @@ int xrem_cmd_sweep(int argc, char **argv)
     n2 = parse_list(xrem_arg_str(argc, argv, "--k2") ? xrem_arg_str(argc, argv, "--k2") : "1,5,10", k2, 64);
     n3 = parse_list(xrem_arg_str(argc, argv, "--k3") ? xrem_arg_str(argc, argv, "--k3") : "1,2,3", k3, 64);
     if (!run || n1 < 1 || n2 < 1 || n3 < 1 || !ok || (preset && strcmp(preset, "paper"))) {
-        fprintf(stderr, "xrem sweep: --run is required; --k1/--k2/--k3 are comma lists of 1..4096; --preset paper\n");
+        fprintf(stderr, "xrem sweep: --run is required; --k1/--k2/--k3 are comma lists of at most 64 values in "
+                        "1..4096; --preset paper\n");
         return 2;
     }
-    xrem_sweep_setting *st = calloc((size_t)(n1 * n2 * n3 + 8), sizeof *st);
-    int n = 0;
-    if (preset) n = paper_preset(st);
-    for (int a = 0; !preset && a < n1; a++)
-        for (int b = 0; b < n2; b++)
-            for (int c = 0; c < n3; c++) {
-                if (k2[b] > k1[a] + 1) continue; /* more than the candidates */
-                st[n] = (xrem_sweep_setting){k1[a], k2[b], k3[c], 1, 1, ""};
-                snprintf(st[n].name, sizeof st[n].name, "k1_%d_k2_%d_k3_%d", k1[a], k2[b], k3[c]);
-                n++;
-            }
+    xrem_sweep_setting st[8];
+    const int n = preset ? paper_preset(st) : 0;
     char out[4096];
     snprintf(out, sizeof out, "%s", xrem_arg_str(argc, argv, "--out") ? xrem_arg_str(argc, argv, "--out") : "");
     if (!*out) snprintf(out, sizeof out, "%s/sweep", run);
     xrem_backend *be = NULL;
-    if (xrem_arg_backend_create(argc, argv, "sweep", threads, &be)) {
-        free(st);
-        return 1;
-    }
+    if (xrem_arg_backend_create(argc, argv, "sweep", threads, &be)) return 1;
     xrem_filter *f = NULL, *fbs = NULL;
     const char *bsm = xrem_arg_str(argc, argv, "--bertscore-model");
     const char *nli = xrem_arg_str(argc, argv, "--nli");
     xrem_status s = XREM_OK;
     if (nli) s = xrem_filter_create("nli", nli, be, &f);
     if (!s && bsm) s = xrem_bertscore_filter_create(bsm, 5, be, &fbs);
-    xrem_sweep_config c = {run, out, xrem_arg_str(argc, argv, "--gt"), st, n, f, fbs};
-    if (!s) s = xrem_sweep(&c);
+    xrem_sweep_config c = {.run_dir = run,
+                           .out = out,
+                           .gt = xrem_arg_str(argc, argv, "--gt"),
+                           .settings = preset ? st : NULL,
+                           .nsettings = n,
+                           .filter = f,
+                           .filter_bs = fbs,
+                           .grid_k1 = k1,
+                           .grid_k2 = k2,
+                           .grid_k3 = k3,
+                           .n1 = n1,
+                           .n2 = n2,
+                           .n3 = n3,
+                           .inputs = (const char *const[]){nli ? nli : "", bsm ? bsm : "", NULL}};
+    xrem_sweep_summary sum = {0, 0, 0};
+    if (!s) s = xrem_sweep(&c, &sum);
     if (s) fprintf(stderr, "xrem sweep: %s\n", xrem_last_error());
     else {
-        fprintf(stderr, "xrem sweep: %d settings -> %s/table.csv, table.md, preds/\n", n, out);
+        fprintf(stderr, "xrem sweep: %d settings", sum.computed);
+        if (sum.skipped) fprintf(stderr, " (%d skipped: no filter model for them)", sum.skipped);
+        if (sum.left_out) fprintf(stderr, " (%d grid points left out: K2 above that K1's candidates)", sum.left_out);
+        fprintf(stderr, " -> %s/table.csv, table.md, preds/\n", out);
         char cmd[8400];
         snprintf(cmd, sizeof cmd,
                  "/usr/bin/python3 -c 'import matplotlib' >/dev/null 2>&1 && /usr/bin/python3 scripts/plot_sweep.py "
@@ -102,6 +108,5 @@ int xrem_cmd_sweep(int argc, char **argv)
     xrem_filter_free(f);
     xrem_filter_free(fbs);
     xrem_backend_free(be);
-    free(st);
     return s ? 1 : 0;
 }
