@@ -5,6 +5,9 @@
 #   [sep]  corpus reports holding "[SEP]": candidates are the pieces of Python's str.split on the
 #          joined stage-1 string (no strip, empty pieces kept), as the reference makes them; never a
 #          memory error. Checked against a rebuild of the reference's strings from xrem's own indices.
+#   [lock] two runs into one --out at once: the second (another configuration, --resume) is refused with a
+#          message naming the folder and the first one's pid, the first finishes to outputs byte-identical to
+#          a run alone; a lock file left by a killed run is taken over.
 # Label cpu.
 set -u
 BIN=${XREM_BIN:-}
@@ -121,6 +124,48 @@ else
             fail "[sep] K1 $1 K2 $2 drop $3: $r"
         fi
     done
+fi
+
+# ---- [lock] -------------------------------------------------------------------------------------------
+LOCKARGS="$COMMON --corpus $T/corpus.h5 --k1 50 --k2 10 --batch 1"
+"$BIN" run $LOCKARGS --out "$T/alone" 2>"$T/alone.log" || fail "[lock] the run alone: $(cat "$T/alone.log")"
+L="$T/locked"
+"$BIN" run $LOCKARGS --out "$L" 2>"$T/first.log" &
+first=$!
+for _ in $(seq 1 400); do # wait (at most 20 s) until the first run holds the lock
+    [ -e "$L/.xrem.lock" ] && [ -s "$L/.xrem.lock" ] && break
+    sleep 0.05
+done
+"$BIN" run $COMMON --corpus "$T/corpus.h5" --k1 5 --k2 3 --resume --out "$L" 2>"$T/second.log"
+rc=$?
+running=0
+kill -0 $first 2>/dev/null && running=1
+wait $first
+rc1=$?
+if [ $running = 0 ]; then
+    fail "[lock] the first run ended before the second started (machine too fast for this check?)"
+elif [ $rc -eq 0 ] || ! grep -qF "$L: another xrem process (pid $first) is writing to this folder" "$T/second.log"; then
+    fail "[lock] the second run was not refused naming $L and pid $first (exit $rc): $(cat "$T/second.log")"
+else
+    echo "ok   [lock] second run refused: $(cat "$T/second.log")"
+fi
+[ $rc1 -eq 0 ] || fail "[lock] the first run failed (exit $rc1): $(cat "$T/first.log")"
+for f in run.h5 reports.csv pred.csv; do
+    cmp -s "$T/alone/$f" "$L/$f" || fail "[lock] $f of the first run differs from the run alone"
+done
+[ -e "$L/.xrem.lock" ] && fail "[lock] the lock file is left after the run"
+# a lock file left by a killed run (pid of a process that has ended) is taken over
+sleep 0 &
+dead=$!
+wait $dead
+S="$T/stale"
+mkdir -p "$S"
+echo "$dead" >"$S/.xrem.lock"
+if "$BIN" run $COMMON --corpus "$T/corpus.h5" --k1 5 --k2 3 --out "$S" 2>"$T/stale.log" && [ ! -e "$S/.xrem.lock" ] &&
+    [ -s "$S/pred.csv" ]; then
+    echo "ok   [lock] a stale lock file (pid $dead, ended) is taken over and removed"
+else
+    fail "[lock] a stale lock file: $(cat "$T/stale.log"); left: $(ls -A "$S")"
 fi
 
 if [ $fails -ne 0 ]; then

@@ -10,6 +10,7 @@
 
 #include "core/csv.h"
 #include "core/h5.h"
+#include "core/outlock.h"
 #include "core/strmap.h"
 #include "models/albef.h"
 #include "models/preprocess.h"
@@ -232,7 +233,7 @@ typedef struct {
     xrem_albef *ret, *itm;
     xrem_itc *itc;
     xrem_vocab *itm_vocab;
-    int C;         /* candidates per image, at most: K1 (+1 empty) + the corpus' extra pieces */
+    int C;                 /* candidates per image, at most: K1 (+1 empty) + the corpus' extra pieces */
     int64_t split_reports; /* corpus reports holding the delimiter (ITM runs) */
     int64_t *nsep;         /* [corpus n] delimiters in each report (ITM runs) */
     int max_len;   /* ITM text cap */
@@ -374,7 +375,8 @@ static xrem_status chunk_stage2(run_ctx *x, run_chunk *c, float *raw)
             d.of[(int64_t)i * K + k] = (int32_t)id;
         }
     for (int i = 0; !s && i < c->n; i++)
-        for (int k = (int)ncand[i]; k < K; k++) d.of[(int64_t)i * K + k] = d.of[(int64_t)i * K];
+        for (int k = (int)ncand[i]; k < K; k++)
+            d.of[(int64_t)i * K + k] = d.of[(int64_t)i * K];
     if (!s) s = xrem_text_batch_encode(x->itm_vocab, (const char *const *)d.text, d.m, x->max_len, &tb);
     if (!s) s = chunk_images(x, c, R, raw, img);
     if (!s) s = xrem_albef_itm_sets(x->itm, img, c->n, 1, tb.ids, tb.mask, tb.B, tb.T, d.of, K, logits, NULL, NULL);
@@ -545,9 +547,11 @@ static int32_t *run_candidate_rank(const run_ctx *x, const run_chunk *a)
         int32_t *r = rank + i * C;
         int p = 0;
         for (int k = 0; k < K1; k++)
-            for (int64_t q = 0; q <= (x->nsep ? x->nsep[a->itc_idx[i * K1 + k]] : 0) && p < C; q++) r[p++] = k;
+            for (int64_t q = 0; q <= (x->nsep ? x->nsep[a->itc_idx[i * K1 + k]] : 0) && p < C; q++)
+                r[p++] = k;
         if (!x->cfg->drop_empty && p < C) r[p++] = K1;
-        while (p < C) r[p++] = -1;
+        while (p < C)
+            r[p++] = -1;
     }
     return rank;
 }
@@ -623,7 +627,8 @@ static xrem_status run_candidates_bound(run_ctx *x)
     if (!cfg->use_itm) return XREM_OK; /* the cosine ablation joins with a space: no split */
     if (!(x->nsep = calloc((size_t)x->corpus.n, sizeof *x->nsep))) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
     for (int64_t j = 0; j < x->corpus.n; j++) {
-        for (const char *p = x->corpus.text[j]; (p = strstr(p, DELIM)); p += dl) x->nsep[j]++;
+        for (const char *p = x->corpus.text[j]; (p = strstr(p, DELIM)); p += dl)
+            x->nsep[j]++;
         x->split_reports += x->nsep[j] > 0;
     }
     if (!x->split_reports) return XREM_OK;
@@ -631,7 +636,8 @@ static xrem_status run_candidates_bound(run_ctx *x)
     if (!cnt) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
     memcpy(cnt, x->nsep, sizeof *cnt * (size_t)x->corpus.n);
     qsort(cnt, (size_t)x->corpus.n, sizeof *cnt, cmp_desc_i64);
-    for (int64_t j = 0; j < cfg->k1 && C <= (1 << 24); j++) C += cnt[j];
+    for (int64_t j = 0; j < cfg->k1 && C <= (1 << 24); j++)
+        C += cnt[j];
     free(cnt);
     if (C > (1 << 24))
         return xrem_fail(XREM_ERR_VALUE,
@@ -713,10 +719,14 @@ static xrem_status run_gather(const run_ctx *x, run_chunk *all, run_chunk *c, in
     return XREM_OK;
 }
 
-static xrem_status run_prepare_dir(const xrem_run_config *cfg)
+/* Makes --out and locks it for the whole run (a second run into it is refused, naming the holder's
+ * pid, so two runs never mix their outputs), then checks, under the lock, that it holds no run. */
+static xrem_status run_prepare_dir(const xrem_run_config *cfg, xrem_outlock **lock)
 {
     char p[4200];
     if (mkdir(cfg->out, 0777) != 0 && errno != EEXIST) return xrem_fail(XREM_ERR_IO, "%s: cannot create", cfg->out);
+    xrem_status s = xrem_outlock_acquire(cfg->out, lock);
+    if (s) return s;
     snprintf(p, sizeof p, "%s/chunks", cfg->out);
     if (mkdir(p, 0777) != 0 && errno != EEXIST) return xrem_fail(XREM_ERR_IO, "%s: cannot create", p);
     static const char *const outputs[] = {"chunks/chunk_000000.h5", "run.h5", "reports.csv", "pred.csv", NULL};
@@ -762,8 +772,9 @@ xrem_status xrem_run(const xrem_run_config *cfg, xrem_backend *be)
     x.cfg = cfg;
     x.be = be;
     run_chunk all = {0};
+    xrem_outlock *lock = NULL;
     xrem_status s = run_check_config(cfg);
-    if (!s) s = run_prepare_dir(cfg);
+    if (!s) s = run_prepare_dir(cfg, &lock);
     if (!s) s = run_setup(&x);
     if (!s) s = chunk_alloc(&all, (int)x.im.nsel, cfg, x.C);
     if (!s) s = run_chunks(&x, &all);
@@ -776,5 +787,6 @@ xrem_status xrem_run(const xrem_run_config *cfg, xrem_backend *be)
     if (!s) s = write_csv_atomic(path, &x, &all, 1);
     chunk_release(&all);
     run_release(&x);
+    xrem_outlock_release(lock);
     return s;
 }
