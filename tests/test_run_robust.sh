@@ -8,6 +8,8 @@
 #   [lock] two runs into one --out at once: the second (another configuration, --resume) is refused with a
 #          message naming the folder and the first one's pid, the first finishes to outputs byte-identical to
 #          a run alone; a lock file left by a killed run is taken over.
+#   [ids]  study ids beyond int32 (3000000000, 4294967297) from --reports: run.h5 stores them as int64, pred.csv,
+#          reports.csv and sweep's outputs keep them.
 # Label cpu.
 set -u
 BIN=${XREM_BIN:-}
@@ -166,6 +168,49 @@ if "$BIN" run $COMMON --corpus "$T/corpus.h5" --k1 5 --k2 3 --out "$S" 2>"$T/sta
     echo "ok   [lock] a stale lock file (pid $dead, ended) is taken over and removed"
 else
     fail "[lock] a stale lock file: $(cat "$T/stale.log"); left: $(ls -A "$S")"
+fi
+
+# ---- [ids] --------------------------------------------------------------------------------------------
+"$PY" - "$T/cxr.h5" "$T/big_ids.csv" <<'EOF'
+import sys, h5py
+with h5py.File(sys.argv[1], "r") as f:
+    d = [x.decode() if isinstance(x, bytes) else x for x in f["dicom_id"][:]]
+with open(sys.argv[2], "w") as o:
+    o.write("dicom_id,study_id\n")
+    for i, x in enumerate(d):
+        o.write("%s,%d\n" % (x, 3000000000 + i if i % 2 == 0 else 4294967297 + i))
+EOF
+I="$T/ids_run"
+if ! "$BIN" run $COMMON --corpus "$T/corpus.h5" --k1 5 --k2 3 --reports "$T/big_ids.csv" --out "$I" 2>"$T/ids.log"; then
+    fail "[ids] run: $(cat "$T/ids.log")"
+elif ! "$BIN" sweep --run "$I" --k1 3,5 --k2 2,3 --k3 1,2 --nli "$PIPE_NLI" --out "$I/sweep" 2>"$T/ids_sweep.log"; then
+    fail "[ids] sweep: $(cat "$T/ids_sweep.log")"
+elif r=$("$PY" - "$I" "$T/big_ids.csv" <<'EOF'
+import sys, glob, h5py, pandas as pd
+run, ids = sys.argv[1], sys.argv[2]
+want = list(pd.read_csv(ids)["study_id"])
+bad = []
+with h5py.File(run + "/run.h5", "r") as f:
+    st = f["study_id"]
+    if st.dtype != "int64" or list(st[:]) != want:
+        bad.append("run.h5 study_id %s %s" % (st.dtype, list(st[:4])))
+sweep = sorted(glob.glob(run + "/sweep/**/*.csv", recursive=True))
+n = 0
+for path in [run + "/pred.csv", run + "/reports.csv"] + sweep:
+    df = pd.read_csv(path)
+    if "study_id" in df.columns:
+        n += 1
+        if list(df["study_id"]) != want:
+            bad.append("%s study_id %s" % (path, list(df["study_id"][:4])))
+if n < 3:
+    bad.append("no sweep CSV with study_id among %s" % sweep)
+print("; ".join(bad) if bad else "run.h5 (int64) and %d CSVs (pred, reports, sweep) keep ids up to %d" % (n, max(want)))
+sys.exit(1 if bad else 0)
+EOF
+); then
+    echo "ok   [ids] $r"
+else
+    fail "[ids] $r"
 fi
 
 if [ $fails -ne 0 ]; then

@@ -139,11 +139,11 @@ static xrem_status images_ids(run_images *im, const char *reports)
     if (xrem_h5_exists(im->f, "dicom_id") && xrem_h5_exists(im->f, "study_id")) {
         char **d = NULL;
         int64_t nd = 0, ne[XREM_MAX_DIMS];
-        int32_t *st = NULL;
+        int64_t *st = NULL;
         xrem_status s = xrem_h5_read_strings(im->f, "dicom_id", &d, &nd);
         if (!s && nd != im->N) s = xrem_fail(XREM_ERR_SHAPE, "%s: dicom_id has %lld entries for %lld images",
                                              xrem_h5_path(im->f), (long long)nd, (long long)im->N);
-        if (!s) s = xrem_h5_read_i32(im->f, "study_id", 1, (int64_t[]){im->N}, &st, ne);
+        if (!s) s = xrem_h5_read_i64(im->f, "study_id", 1, (int64_t[]){im->N}, &st, ne);
         for (int64_t i = 0; !s && i < im->N; i++) {
             im->dicom[i] = d[i];
             d[i] = NULL;
@@ -561,11 +561,12 @@ static xrem_status write_run_h5(const run_ctx *x, const run_chunk *a, const char
     const xrem_run_config *cfg = x->cfg;
     xrem_h5 *f = NULL;
     const char **dic = malloc(sizeof(char *) * (size_t)a->n);
-    int32_t *study = malloc(sizeof(int32_t) * (size_t)a->n), *rank = run_candidate_rank(x, a);
+    int64_t *study = malloc(sizeof(int64_t) * (size_t)a->n);
+    int32_t *rank = run_candidate_rank(x, a);
     xrem_status s = dic && study && rank ? xrem_h5_create(path, &f) : xrem_fail(XREM_ERR_NOMEM, "out of memory");
     for (int i = 0; !s && i < a->n; i++) {
         dic[i] = x->im.dicom[a->rows[i]];
-        study[i] = (int32_t)x->im.study[a->rows[i]];
+        study[i] = x->im.study[a->rows[i]];
     }
     if (!s) s = xrem_h5_set_attr_str(f, "/", "xrem_format", "run");
     if (!s) s = xrem_h5_set_attr_str(f, "/", "config", x->config);
@@ -577,7 +578,7 @@ static xrem_status write_run_h5(const run_ctx *x, const run_chunk *a, const char
     if (!s) s = xrem_h5_set_attr_str(f, "/", "corpus", cfg->corpus);
     if (!s) s = xrem_h5_write_i32(f, "image_row", 1, (int64_t[]){a->n}, a->rows);
     if (!s) s = xrem_h5_write_strings(f, "dicom_id", dic, a->n);
-    if (!s) s = xrem_h5_write_i32(f, "study_id", 1, (int64_t[]){a->n}, study);
+    if (!s) s = xrem_h5_write_i64(f, "study_id", 1, (int64_t[]){a->n}, study);
     if (!s) s = xrem_h5_write_i32(f, "itc_idx", 2, (int64_t[]){a->n, cfg->k1}, a->itc_idx);
     if (!s) s = xrem_h5_write_f32(f, "itc_score", 2, (int64_t[]){a->n, cfg->k1}, a->itc_score);
     if (!s) s = xrem_h5_write_f32(f, "itm_score", 2, (int64_t[]){a->n, x->C}, a->itm_score);

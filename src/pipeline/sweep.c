@@ -22,7 +22,7 @@ typedef struct {
     int K1, C;                /* run's K1 and candidates per image (K1 or K1 + the empty one) */
     int32_t *itc_idx;         /* [N, K1] */
     float *itm;               /* [N, C] */
-    int32_t *study;           /* [N] */
+    int64_t *study;           /* [N] (int64 in run.h5; older int32 files widen) */
     xrem_corpus corpus;
 } sweep_run;
 
@@ -48,7 +48,7 @@ static xrem_status run_open(const char *dir, sweep_run *r)
     if (!s) s = xrem_h5_read_i32(f, "itc_idx", 2, (int64_t[]){-1, k1}, &r->itc_idx, ne);
     if (!s) r->N = ne[0];
     if (!s) s = xrem_h5_read_f32(f, "itm_score", 2, (int64_t[]){r->N, cand}, &r->itm, ne);
-    if (!s) s = xrem_h5_read_i32(f, "study_id", 1, (int64_t[]){r->N}, &r->study, ne);
+    if (!s) s = xrem_h5_read_i64(f, "study_id", 1, (int64_t[]){r->N}, &r->study, ne);
     r->K1 = (int)k1;
     r->C = (int)cand;
     if (!s) s = xrem_corpus_load(corpus, NULL, &r->corpus);
