@@ -10,6 +10,8 @@
 #          a run alone; a lock file left by a killed run is taken over.
 #   [ids]  study ids beyond int32 (3000000000, 4294967297) from --reports: run.h5 stores them as int64, pred.csv,
 #          reports.csv and sweep's outputs keep them.
+#   [interrupt] kill -9 / SIGINT mid-run, then --resume: outputs byte-identical (cmp) to an uninterrupted
+#          run, stale "*.tmp.<pid>" files (pid not running) removed, a live pid's kept.
 # Label cpu.
 set -u
 BIN=${XREM_BIN:-}
@@ -212,6 +214,55 @@ EOF
 else
     fail "[ids] $r"
 fi
+
+# ---- [interrupt] -----------------------------------------------------------------------------------------
+# interrupt SIGNAL: start the [lock] configuration, stop it with SIGNAL once 3 chunks are written, leave
+# temporaries of a dead pid and of a live one, then --resume: outputs equal the run alone, the dead pid's
+# temporaries are gone and the live one's is kept.
+interrupt() {
+    local sig=$1 R="$T/int_$1"
+    # SIG_DFL for SIGINT (a background job of a non-interactive shell starts with it ignored)
+    "$PY" -c 'import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execv(sys.argv[1], sys.argv[1:])' \
+        "$BIN" run $LOCKARGS --out "$R" 2>"$R.log" &
+    local pid=$!
+    for _ in $(seq 1 400); do
+        [ -e "$R/chunks/chunk_000002.h5" ] && break
+        sleep 0.05
+    done
+    kill -s "$sig" $pid
+    wait $pid
+    local rc=$?
+    if [ $rc -eq 0 ] || [ -e "$R/pred.csv" ]; then
+        fail "[interrupt $sig] the run finished before it was stopped (exit $rc)"
+        return
+    fi
+    local done_chunks
+    done_chunks=$(ls "$R/chunks" | grep -c '\.h5$')
+    sleep 0 &
+    local dead=$!
+    wait $dead
+    : >"$R/chunks/chunk_000007.h5.tmp.$dead"
+    : >"$R/pred.csv.tmp.$dead"
+    : >"$R/run.h5.tmp.$$" # this shell's pid: alive, not removed
+    "$BIN" run $LOCKARGS --out "$R" --resume 2>"$R.resume.log" || {
+        fail "[interrupt $sig] --resume: $(cat "$R.resume.log")"
+        return
+    }
+    local f diff=""
+    for f in run.h5 reports.csv pred.csv; do
+        cmp -s "$T/alone/$f" "$R/$f" || diff="$diff $f"
+    done
+    local left
+    left=$(cd "$R" && ls -A . chunks | grep '\.tmp\.' | grep -v "^run.h5.tmp.$$\$")
+    if [ -n "$diff" ] || [ -n "$left" ] || [ ! -e "$R/run.h5.tmp.$$" ]; then
+        fail "[interrupt $sig] after --resume: differs from the run alone:$diff; stale temporaries left: $left"
+    else
+        echo "ok   [interrupt $sig] exit $rc after $done_chunks of 20 chunks; --resume: outputs byte-identical to the run alone, no stale temporary"
+    fi
+    rm -f "$R/run.h5.tmp.$$"
+}
+interrupt KILL
+interrupt INT
 
 if [ $fails -ne 0 ]; then
     echo "test_run_robust: $fails failed"

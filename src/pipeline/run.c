@@ -1,6 +1,8 @@
 #include "pipeline/run.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -720,6 +722,43 @@ static xrem_status run_gather(const run_ctx *x, run_chunk *all, run_chunk *c, in
     return XREM_OK;
 }
 
+/* 1 when name is "<something>.tmp.<pid>" for a pid that is no longer running (or is ours) */
+static int stale_tmp(const char *name)
+{
+    const char *t = strstr(name, ".tmp.");
+    while (t && strstr(t + 1, ".tmp."))
+        t = strstr(t + 1, ".tmp.");
+    if (!t || t == name || !t[5]) return 0;
+    char *end;
+    errno = 0;
+    long pid = strtol(t + 5, &end, 10);
+    if (*end || errno || pid <= 0) return 0;
+    return pid == (long)getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
+}
+
+/* --resume: remove the temporaries an interrupted run (kill -9, SIGINT, a crash) left in --out and
+ * --out/chunks. Only files of xrem's own "<output>.tmp.<pid>" form whose pid is dead; the lock is held,
+ * so no other xrem writes here. */
+static xrem_status run_remove_stale(const char *out)
+{
+    char dir[4200], p[4600];
+    for (int d = 0; d < 2; d++) {
+        snprintf(dir, sizeof dir, d ? "%s/chunks" : "%s", out);
+        DIR *h = opendir(dir);
+        if (!h) continue;
+        for (struct dirent *e; (e = readdir(h));) {
+            if (!stale_tmp(e->d_name)) continue;
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            if (remove(p) != 0 && errno != ENOENT) {
+                closedir(h);
+                return xrem_fail(XREM_ERR_IO, "%s: cannot remove the stale temporary: %s", p, strerror(errno));
+            }
+        }
+        closedir(h);
+    }
+    return XREM_OK;
+}
+
 /* Makes --out and locks it for the whole run (a second run into it is refused, naming the holder's
  * pid, so two runs never mix their outputs), then checks, under the lock, that it holds no run. */
 static xrem_status run_prepare_dir(const xrem_run_config *cfg, xrem_outlock **lock)
@@ -727,6 +766,7 @@ static xrem_status run_prepare_dir(const xrem_run_config *cfg, xrem_outlock **lo
     char p[4200];
     if (mkdir(cfg->out, 0777) != 0 && errno != EEXIST) return xrem_fail(XREM_ERR_IO, "%s: cannot create", cfg->out);
     xrem_status s = xrem_outlock_acquire(cfg->out, lock);
+    if (!s && cfg->resume) s = run_remove_stale(cfg->out);
     if (s) return s;
     snprintf(p, sizeof p, "%s/chunks", cfg->out);
     if (mkdir(p, 0777) != 0 && errno != EEXIST) return xrem_fail(XREM_ERR_IO, "%s: cannot create", p);
