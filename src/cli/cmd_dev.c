@@ -359,14 +359,14 @@ static void cmp_ids(cmp_ctx *c)
 {
     char **rd = NULL, **gd = NULL;
     int64_t nr = 0, ng = 0, ne[XREM_MAX_DIMS];
-    int32_t *rs = NULL, *gs = NULL;
+    int64_t *rs = NULL, *gs = NULL; /* ids are int64 in run.h5 */
     int ok = !xrem_h5_read_strings(c->run, "dicom_id", &rd, &nr) && !xrem_h5_read_strings(c->gold, "dicom_id", &gd, &ng) &&
              nr == c->N && ng == c->N;
     for (int64_t i = 0; ok && i < c->N; i++) ok = !strcmp(rd[i], gd[i]);
     cmp_line(c, ok, "dicom_id", "%lld images", (long long)c->N);
-    ok = !xrem_h5_read_i32(c->run, "study_id", 1, (int64_t[]){c->N}, &rs, ne) &&
-         !xrem_h5_read_i32(c->gold, "study_id", 1, (int64_t[]){c->N}, &gs, ne) &&
-         !memcmp(rs, gs, sizeof(int32_t) * (size_t)c->N);
+    ok = !xrem_h5_read_i64(c->run, "study_id", 1, (int64_t[]){c->N}, &rs, ne) &&
+         !xrem_h5_read_i64(c->gold, "study_id", 1, (int64_t[]){c->N}, &gs, ne) &&
+         !memcmp(rs, gs, sizeof(int64_t) * (size_t)c->N);
     cmp_line(c, ok, "study_id", "%lld images", (long long)c->N);
     xrem_strings_free(rd, nr);
     xrem_strings_free(gd, ng);

@@ -68,7 +68,10 @@ xrem_status xrem_h5_create(const char *path, xrem_h5 **out)
         return xrem_fail(XREM_ERR_NOMEM, "out of memory");
     }
     snprintf(f->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
-    f->id = H5Fcreate(f->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t fcpl = H5Pcreate(H5P_FILE_CREATE);
+    H5Pset_obj_track_times(fcpl, 0); /* the root group: no creation times, so same content = same bytes */
+    f->id = H5Fcreate(f->tmp_path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
+    H5Pclose(fcpl);
     if (f->id < 0) {
         xrem_status s = xrem_fail(XREM_ERR_IO, "%s: cannot create (temporary %s)", path, f->tmp_path);
         free(f->tmp_path);
@@ -325,6 +328,7 @@ xrem_status xrem_h5_create_f32(xrem_h5 *f, const char *name, int ndim, const int
     }
     hid_t sp = H5Screate_simple(ndim, dims, NULL);
     hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_obj_track_times(dcpl, 0);
     xrem_status s = XREM_OK;
     if (H5Pset_chunk(dcpl, ndim, chunk) < 0 || (shuffle && H5Pset_shuffle(dcpl) < 0) ||
         (deflate > 0 && H5Pset_deflate(dcpl, (unsigned)deflate) < 0))
@@ -427,7 +431,10 @@ static xrem_status xrem__h5_write(xrem_h5 *f, const char *name, int ndim, const 
     hid_t sp = H5Screate_simple(ndim, dims, NULL);
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
-    hid_t ds = H5Dcreate2(f->id, name, mt, sp, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    H5Pset_obj_track_times(dcpl, 0); /* no creation times: a rerun writes the same bytes */
+    hid_t ds = H5Dcreate2(f->id, name, mt, sp, lcpl, dcpl, H5P_DEFAULT);
+    H5Pclose(dcpl);
     xrem_status s = XREM_OK;
     int64_t numel = 1;
     for (int i = 0; i < ndim; i++) numel *= ne[i];
@@ -556,7 +563,10 @@ static xrem_status xrem__ensure_obj(xrem_h5 *f, const char *obj)
     if (xrem_h5_exists(f, obj)) return XREM_OK;
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
     H5Pset_create_intermediate_group(lcpl, 1);
-    hid_t g = H5Gcreate2(f->id, obj, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t gcpl = H5Pcreate(H5P_GROUP_CREATE);
+    H5Pset_obj_track_times(gcpl, 0);
+    hid_t g = H5Gcreate2(f->id, obj, lcpl, gcpl, H5P_DEFAULT);
+    H5Pclose(gcpl);
     H5Pclose(lcpl);
     if (g < 0) return xrem_fail(XREM_ERR_IO, "%s: cannot create group '%s'", f->path, obj);
     H5Gclose(g);
@@ -627,5 +637,41 @@ xrem_status xrem_h5_visit(xrem_h5 *f, const char *group, xrem_h5_visit_fn fn, vo
     H5Gclose(g);
     if (c.status) return c.status;
     if (rc < 0) return xrem_fail(XREM_ERR_IO, "%s: cannot list '%s'", f->path, group);
+    return XREM_OK;
+}
+
+/* Integers as int64 (int32 datasets of older files widen; xrem's own ids are int64). */
+xrem_status xrem_h5_read_i64(xrem_h5 *f, const char *name, int want_ndim, const int64_t *want_ne, int64_t **out,
+                             int64_t ne[XREM_MAX_DIMS])
+{
+    hid_t ds = -1;
+    *out = NULL;
+    xrem_status s = xrem__h5_open_ds(f, name, &ds);
+    if (s) return s;
+    int nd = 0;
+    int64_t shape[XREM_MAX_DIMS] = {0};
+    xrem_dtype dt = XREM_F32;
+    s = xrem__h5_shape(f, name, ds, &nd, shape);
+    if (!s) s = xrem__h5_dtype(f, name, ds, &dt);
+    if (!s) s = xrem__check_shape(f, name, nd, shape, want_ndim, want_ne);
+    if (!s && dt != XREM_I32)
+        s = xrem_fail(XREM_ERR_DTYPE, "%s: dataset '%s' is %s, expected integers", f->path, name, xrem_dtype_name(dt));
+    size_t bytes = 8;
+    for (int i = 0; !s && i < nd; i++)
+        if (!xrem_size_mul(bytes, (size_t)shape[i], &bytes))
+            s = xrem_fail(XREM_ERR_NOMEM, "%s: dataset '%s' is too large", f->path, name);
+    void *buf = NULL;
+    if (!s && !(buf = malloc(bytes ? bytes : 1)))
+        s = xrem_fail(XREM_ERR_NOMEM, "%s: cannot allocate %zu bytes for '%s'", f->path, bytes, name);
+    if (!s && H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
+        s = xrem_fail(XREM_ERR_IO, "%s: cannot read dataset '%s' (file truncated or corrupt?)", f->path, name);
+    H5Dclose(ds);
+    if (s) {
+        free(buf);
+        return s;
+    }
+    for (int i = 0; i < XREM_MAX_DIMS; i++)
+        ne[i] = i < nd ? shape[i] : 0;
+    *out = buf;
     return XREM_OK;
 }

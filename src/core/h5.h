@@ -36,6 +36,9 @@ xrem_status xrem_h5_read_f32_rows(xrem_h5 *f, const char *name, int64_t row0, in
 /* Same for integer datasets, read as int32 (values outside int32 are rejected by HDF5). */
 xrem_status xrem_h5_read_i32(xrem_h5 *f, const char *name, int want_ndim, const int64_t *want_ne,
                              int32_t **out, int64_t ne[XREM_MAX_DIMS]);
+/* Same read as int64 (ids: int32 datasets of older files widen). */
+xrem_status xrem_h5_read_i64(xrem_h5 *f, const char *name, int want_ndim, const int64_t *want_ne, int64_t **out,
+                             int64_t ne[XREM_MAX_DIMS]);
 /* A 1-D dataset of strings (variable- or fixed-length). *out is an array of n malloc'd
  * strings, caller frees each and the array (xrem_strings_free). */
 xrem_status xrem_h5_read_strings(xrem_h5 *f, const char *name, char ***out, int64_t *n);

@@ -1,6 +1,9 @@
 #include "pipeline/run.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <signal.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +12,7 @@
 
 #include "core/csv.h"
 #include "core/h5.h"
+#include "core/outlock.h"
 #include "core/strmap.h"
 #include "models/albef.h"
 #include "models/preprocess.h"
@@ -137,11 +141,11 @@ static xrem_status images_ids(run_images *im, const char *reports)
     if (xrem_h5_exists(im->f, "dicom_id") && xrem_h5_exists(im->f, "study_id")) {
         char **d = NULL;
         int64_t nd = 0, ne[XREM_MAX_DIMS];
-        int32_t *st = NULL;
+        int64_t *st = NULL;
         xrem_status s = xrem_h5_read_strings(im->f, "dicom_id", &d, &nd);
         if (!s && nd != im->N) s = xrem_fail(XREM_ERR_SHAPE, "%s: dicom_id has %lld entries for %lld images",
                                              xrem_h5_path(im->f), (long long)nd, (long long)im->N);
-        if (!s) s = xrem_h5_read_i32(im->f, "study_id", 1, (int64_t[]){im->N}, &st, ne);
+        if (!s) s = xrem_h5_read_i64(im->f, "study_id", 1, (int64_t[]){im->N}, &st, ne);
         for (int64_t i = 0; !s && i < im->N; i++) {
             im->dicom[i] = d[i];
             d[i] = NULL;
@@ -231,7 +235,9 @@ typedef struct {
     xrem_albef *ret, *itm;
     xrem_itc *itc;
     xrem_vocab *itm_vocab;
-    int C;         /* candidates per image: K1 (+1 empty) */
+    int C;                 /* candidates per image, at most: K1 (+1 empty) + the corpus' extra pieces */
+    int64_t split_reports; /* corpus reports holding the delimiter (ITM runs) */
+    int64_t *nsep;         /* [corpus n] delimiters in each report (ITM runs) */
     int max_len;   /* ITM text cap */
     char *config;  /* everything that changes a number, for resume checks */
 } run_ctx;
@@ -305,21 +311,33 @@ static xrem_status chunk_stage1(run_ctx *x, run_chunk *c, float *raw)
     return s;
 }
 
-/* The reference joins stage 1's reports with "[SEP]" and splits again: K1 texts + one empty. */
+/* Stage 2's candidates of image i, as XREM.forward makes them: stage 1's K1 reports joined, each
+ * followed by "[SEP]", then split on "[SEP]" (Python str.split: no strip, empty pieces kept). A
+ * report holding the delimiter gives one candidate per piece; the trailing delimiter gives the
+ * empty last one, dropped with --drop-empty-candidate. On failure *cand is NULL. */
 static xrem_status chunk_candidates(run_ctx *x, const run_chunk *c, int i, char ***cand, int64_t *n)
 {
+    *cand = NULL;
+    *n = 0;
     char *s1 = join_with(x->corpus.text, c->itc_idx + (int64_t)i * x->cfg->k1, x->cfg->k1, DELIM);
     if (!s1) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
-    xrem_status s = xrem_str_split(s1, DELIM, cand, n);
+    char **p = NULL;
+    int64_t np = 0;
+    xrem_status s = xrem_str_split(s1, DELIM, &p, &np);
     free(s1);
-    if (!s && *n != x->cfg->k1 + 1) {
-        xrem_strings_free(*cand, *n);
-        return xrem_fail(XREM_ERR_VALUE, "a retrieved report of image row %d contains the delimiter \"[SEP]\"; the "
-                                         "reference would split it into several candidates, which xrem does not "
-                                         "reproduce",
-                         c->rows[i]);
+    if (s) return s;
+    if (x->cfg->drop_empty) { /* the last piece is the one after the trailing delimiter: always "" */
+        free(p[np - 1]);
+        p[--np] = NULL;
     }
-    return s;
+    if (np > x->C) { /* cannot happen: x->C bounds every image's count (run_candidates_bound) */
+        xrem_strings_free(p, np);
+        return xrem_fail(XREM_ERR_VALUE, "image row %d: %lld candidates, more than the bound %d", c->rows[i],
+                         (long long)np, x->C);
+    }
+    *cand = p;
+    *n = np;
+    return XREM_OK;
 }
 
 /* Distinct candidate texts of the chunk (a report retrieved for several images is encoded once). */
@@ -330,6 +348,9 @@ typedef struct {
     int32_t *of;   /* [n*C] text index per (image, candidate) */
 } distinct_texts;
 
+/* ITM over every image's candidates. Images may have different counts (a report holding the
+ * delimiter adds pieces): the model call uses the chunk's largest count K, a shorter list padded
+ * with its own first text, and the padded positions' scores are stored as NaN. */
 static xrem_status chunk_stage2(run_ctx *x, run_chunk *c, float *raw)
 {
     const int C = x->C, R = xrem_albef_vit(x->itm)->cfg.res;
@@ -342,23 +363,31 @@ static xrem_status chunk_stage2(run_ctx *x, run_chunk *c, float *raw)
     xrem_text_batch tb = {0};
     xrem_status s = cand && ncand && d.text && d.of && img && logits ? XREM_OK : xrem_fail(XREM_ERR_NOMEM, "out of memory");
     if (!s) s = xrem_strmap_create((int64_t)c->n * C, &d.map);
+    int K = 1;
     for (int i = 0; !s && i < c->n; i++) {
         s = chunk_candidates(x, c, i, &cand[i], &ncand[i]);
-        for (int k = 0; !s && k < C; k++) {
+        if (!s && ncand[i] > K) K = (int)ncand[i];
+    }
+    for (int i = 0; !s && i < c->n; i++)
+        for (int k = 0; !s && k < ncand[i]; k++) {
             int fresh;
             int64_t id;
             s = xrem_strmap_insert(d.map, cand[i][k], d.m, &fresh, &id);
             if (!s && fresh) d.text[d.m++] = cand[i][k];
-            d.of[(int64_t)i * C + k] = (int32_t)id;
+            d.of[(int64_t)i * K + k] = (int32_t)id;
         }
-    }
+    for (int i = 0; !s && i < c->n; i++)
+        for (int k = (int)ncand[i]; k < K; k++)
+            d.of[(int64_t)i * K + k] = d.of[(int64_t)i * K];
     if (!s) s = xrem_text_batch_encode(x->itm_vocab, (const char *const *)d.text, d.m, x->max_len, &tb);
     if (!s) s = chunk_images(x, c, R, raw, img);
-    if (!s) s = xrem_albef_itm_sets(x->itm, img, c->n, 1, tb.ids, tb.mask, tb.B, tb.T, d.of, C, logits, NULL, NULL);
-    for (int64_t p = 0; !s && p < (int64_t)c->n * C; p++) c->itm_score[p] = logits[p * 3 + 2];
+    if (!s) s = xrem_albef_itm_sets(x->itm, img, c->n, 1, tb.ids, tb.mask, tb.B, tb.T, d.of, K, logits, NULL, NULL);
+    for (int i = 0; !s && i < c->n; i++)
+        for (int k = 0; k < C; k++)
+            c->itm_score[(int64_t)i * C + k] = k < ncand[i] ? logits[((int64_t)i * K + k) * 3 + 2] : NAN;
     for (int i = 0; !s && i < c->n; i++) {
         int32_t *order = c->stage2 + (int64_t)i * x->cfg->k2;
-        xrem_topk_desc(c->itm_score + (int64_t)i * C, C, x->cfg->k2, order);
+        xrem_topk_desc(c->itm_score + (int64_t)i * C, ncand[i], x->cfg->k2, order);
         if (!(c->impression[i] = join_with(cand[i], order, x->cfg->k2, DELIM))) s = xrem_fail(XREM_ERR_NOMEM, "oom");
     }
     if (tb.ids) xrem_text_batch_free(&tb);
@@ -509,16 +538,37 @@ static xrem_status write_csv_atomic(const char *path, const run_ctx *x, const ru
     return XREM_OK;
 }
 
+/* rank[i, p]: the stage-1 rank of the retrieved report candidate p of image i is a piece of, K1
+ * for the empty last piece, -1 past the image's candidates (so a sweep can re-derive a smaller K1:
+ * its candidates are those of rank < K1' followed by the empty one). */
+static int32_t *run_candidate_rank(const run_ctx *x, const run_chunk *a)
+{
+    const int K1 = x->cfg->k1, C = x->C;
+    int32_t *rank = malloc(sizeof(int32_t) * (size_t)a->n * C);
+    for (int64_t i = 0; rank && i < a->n; i++) {
+        int32_t *r = rank + i * C;
+        int p = 0;
+        for (int k = 0; k < K1; k++)
+            for (int64_t q = 0; q <= (x->nsep ? x->nsep[a->itc_idx[i * K1 + k]] : 0) && p < C; q++)
+                r[p++] = k;
+        if (!x->cfg->drop_empty && p < C) r[p++] = K1;
+        while (p < C)
+            r[p++] = -1;
+    }
+    return rank;
+}
+
 static xrem_status write_run_h5(const run_ctx *x, const run_chunk *a, const char *path)
 {
     const xrem_run_config *cfg = x->cfg;
     xrem_h5 *f = NULL;
     const char **dic = malloc(sizeof(char *) * (size_t)a->n);
-    int32_t *study = malloc(sizeof(int32_t) * (size_t)a->n);
-    xrem_status s = dic && study ? xrem_h5_create(path, &f) : xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    int64_t *study = malloc(sizeof(int64_t) * (size_t)a->n);
+    int32_t *rank = run_candidate_rank(x, a);
+    xrem_status s = dic && study && rank ? xrem_h5_create(path, &f) : xrem_fail(XREM_ERR_NOMEM, "out of memory");
     for (int i = 0; !s && i < a->n; i++) {
         dic[i] = x->im.dicom[a->rows[i]];
-        study[i] = (int32_t)x->im.study[a->rows[i]];
+        study[i] = x->im.study[a->rows[i]];
     }
     if (!s) s = xrem_h5_set_attr_str(f, "/", "xrem_format", "run");
     if (!s) s = xrem_h5_set_attr_str(f, "/", "config", x->config);
@@ -526,18 +576,21 @@ static xrem_status write_run_h5(const run_ctx *x, const run_chunk *a, const char
     if (!s) s = xrem_h5_set_attr_i64(f, "/", "k2", cfg->k2);
     if (!s) s = xrem_h5_set_attr_i64(f, "/", "k3", cfg->k3);
     if (!s) s = xrem_h5_set_attr_i64(f, "/", "candidates", x->C);
+    if (!s) s = xrem_h5_set_attr_i64(f, "/", "split_reports", x->split_reports);
     if (!s) s = xrem_h5_set_attr_str(f, "/", "corpus", cfg->corpus);
     if (!s) s = xrem_h5_write_i32(f, "image_row", 1, (int64_t[]){a->n}, a->rows);
     if (!s) s = xrem_h5_write_strings(f, "dicom_id", dic, a->n);
-    if (!s) s = xrem_h5_write_i32(f, "study_id", 1, (int64_t[]){a->n}, study);
+    if (!s) s = xrem_h5_write_i64(f, "study_id", 1, (int64_t[]){a->n}, study);
     if (!s) s = xrem_h5_write_i32(f, "itc_idx", 2, (int64_t[]){a->n, cfg->k1}, a->itc_idx);
     if (!s) s = xrem_h5_write_f32(f, "itc_score", 2, (int64_t[]){a->n, cfg->k1}, a->itc_score);
     if (!s) s = xrem_h5_write_f32(f, "itm_score", 2, (int64_t[]){a->n, x->C}, a->itm_score);
+    if (!s) s = xrem_h5_write_i32(f, "candidate_rank", 2, (int64_t[]){a->n, x->C}, rank);
     if (!s) s = xrem_h5_write_i32(f, "stage2_pos", 2, (int64_t[]){a->n, cfg->k2}, a->stage2);
     if (!s) s = xrem_h5_write_strings(f, "report_impression", (const char *const *)a->impression, a->n);
     if (!s) s = xrem_h5_write_strings(f, "filtered", (const char *const *)a->filtered, a->n);
     free(dic);
     free(study);
+    free(rank);
     if (s) {
         xrem_h5_close(f);
         return s;
@@ -556,6 +609,45 @@ static xrem_status run_check_config(const xrem_run_config *c)
         return xrem_fail(XREM_ERR_ARG, "K2 = %d is larger than the %d ITM candidates (K1 = %d%s)", c->k2, C, c->k1,
                          c->drop_empty ? "" : " + the empty one");
     if (c->batch < 1) return xrem_fail(XREM_ERR_ARG, "--batch must be >= 1");
+    return XREM_OK;
+}
+
+static int cmp_desc_i64(const void *a, const void *b)
+{
+    const int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? 1 : x > y ? -1 : 0;
+}
+
+/* Candidates per image, at most: each retrieved report gives 1 + (its delimiter count) pieces, plus
+ * the empty last one unless dropped. So the bound is K1 + the K1 largest delimiter counts in the
+ * corpus (+ 1); for a corpus without the delimiter it is the reference's K1 + 1 exactly. */
+static xrem_status run_candidates_bound(run_ctx *x)
+{
+    const xrem_run_config *cfg = x->cfg;
+    const size_t dl = strlen(DELIM);
+    int64_t C = (int64_t)cfg->k1 + (cfg->drop_empty ? 0 : 1);
+    x->C = (int)C;
+    if (!cfg->use_itm) return XREM_OK; /* the cosine ablation joins with a space: no split */
+    if (!(x->nsep = calloc((size_t)x->corpus.n, sizeof *x->nsep))) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    for (int64_t j = 0; j < x->corpus.n; j++) {
+        for (const char *p = x->corpus.text[j]; (p = strstr(p, DELIM)); p += dl)
+            x->nsep[j]++;
+        x->split_reports += x->nsep[j] > 0;
+    }
+    if (!x->split_reports) return XREM_OK;
+    int64_t *cnt = malloc(sizeof *cnt * (size_t)x->corpus.n);
+    if (!cnt) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    memcpy(cnt, x->nsep, sizeof *cnt * (size_t)x->corpus.n);
+    qsort(cnt, (size_t)x->corpus.n, sizeof *cnt, cmp_desc_i64);
+    for (int64_t j = 0; j < cfg->k1 && C <= (1 << 24); j++)
+        C += cnt[j];
+    free(cnt);
+    if (C > (1 << 24))
+        return xrem_fail(XREM_ERR_VALUE,
+                         "%s: the corpus reports hold so many \"" DELIM "\" delimiters that an image could have over "
+                         "%d stage-2 candidates (the reference splits a report on each one); not supported",
+                         cfg->corpus, 1 << 24);
+    x->C = (int)C;
     return XREM_OK;
 }
 
@@ -584,7 +676,7 @@ static xrem_status run_setup(run_ctx *x)
         int cap = xrem_albef_bert(x->itm)->cfg.max_pos;
         x->max_len = cap < 512 ? cap : 512; /* the reference does not truncate; 512 is BERT's table */
     }
-    x->C = cfg->k1 + (cfg->drop_empty ? 0 : 1);
+    if (!s) s = run_candidates_bound(x);
     /* the images file's size and mtime stand for its content in the resume key */
     struct stat st = {0};
     if (!s && stat(cfg->images, &st) != 0) s = xrem_fail(XREM_ERR_IO, "%s: cannot stat", cfg->images);
@@ -609,6 +701,7 @@ static void run_release(run_ctx *x)
     xrem_albef_free(x->ret);
     xrem_albef_free(x->itm);
     xrem_vocab_free(x->itm_vocab);
+    free(x->nsep);
     free(x->config);
 }
 
@@ -629,10 +722,52 @@ static xrem_status run_gather(const run_ctx *x, run_chunk *all, run_chunk *c, in
     return XREM_OK;
 }
 
-static xrem_status run_prepare_dir(const xrem_run_config *cfg)
+/* 1 when name is "<something>.tmp.<pid>" for a pid that is no longer running (or is ours) */
+static int stale_tmp(const char *name)
+{
+    const char *t = strstr(name, ".tmp.");
+    while (t && strstr(t + 1, ".tmp."))
+        t = strstr(t + 1, ".tmp.");
+    if (!t || t == name || !t[5]) return 0;
+    char *end;
+    errno = 0;
+    long pid = strtol(t + 5, &end, 10);
+    if (*end || errno || pid <= 0) return 0;
+    return pid == (long)getpid() || (kill((pid_t)pid, 0) != 0 && errno == ESRCH);
+}
+
+/* --resume: remove the temporaries an interrupted run (kill -9, SIGINT, a crash) left in --out and
+ * --out/chunks. Only files of xrem's own "<output>.tmp.<pid>" form whose pid is dead; the lock is held,
+ * so no other xrem writes here. */
+static xrem_status run_remove_stale(const char *out)
+{
+    char dir[4200], p[4600];
+    for (int d = 0; d < 2; d++) {
+        snprintf(dir, sizeof dir, d ? "%s/chunks" : "%s", out);
+        DIR *h = opendir(dir);
+        if (!h) continue;
+        for (struct dirent *e; (e = readdir(h));) {
+            if (!stale_tmp(e->d_name)) continue;
+            snprintf(p, sizeof p, "%s/%s", dir, e->d_name);
+            if (remove(p) != 0 && errno != ENOENT) {
+                closedir(h);
+                return xrem_fail(XREM_ERR_IO, "%s: cannot remove the stale temporary: %s", p, strerror(errno));
+            }
+        }
+        closedir(h);
+    }
+    return XREM_OK;
+}
+
+/* Makes --out and locks it for the whole run (a second run into it is refused, naming the holder's
+ * pid, so two runs never mix their outputs), then checks, under the lock, that it holds no run. */
+static xrem_status run_prepare_dir(const xrem_run_config *cfg, xrem_outlock **lock)
 {
     char p[4200];
     if (mkdir(cfg->out, 0777) != 0 && errno != EEXIST) return xrem_fail(XREM_ERR_IO, "%s: cannot create", cfg->out);
+    xrem_status s = xrem_outlock_acquire(cfg->out, lock);
+    if (!s && cfg->resume) s = run_remove_stale(cfg->out);
+    if (s) return s;
     snprintf(p, sizeof p, "%s/chunks", cfg->out);
     if (mkdir(p, 0777) != 0 && errno != EEXIST) return xrem_fail(XREM_ERR_IO, "%s: cannot create", p);
     static const char *const outputs[] = {"chunks/chunk_000000.h5", "run.h5", "reports.csv", "pred.csv", NULL};
@@ -678,8 +813,9 @@ xrem_status xrem_run(const xrem_run_config *cfg, xrem_backend *be)
     x.cfg = cfg;
     x.be = be;
     run_chunk all = {0};
+    xrem_outlock *lock = NULL;
     xrem_status s = run_check_config(cfg);
-    if (!s) s = run_prepare_dir(cfg);
+    if (!s) s = run_prepare_dir(cfg, &lock);
     if (!s) s = run_setup(&x);
     if (!s) s = chunk_alloc(&all, (int)x.im.nsel, cfg, x.C);
     if (!s) s = run_chunks(&x, &all);
@@ -692,5 +828,6 @@ xrem_status xrem_run(const xrem_run_config *cfg, xrem_backend *be)
     if (!s) s = write_csv_atomic(path, &x, &all, 1);
     chunk_release(&all);
     run_release(&x);
+    xrem_outlock_release(lock);
     return s;
 }

@@ -6,6 +6,20 @@
  * --resume reuses those made with the same configuration), then run.h5 (every stage's indices
  * and scores + config), reports.csv (dicom_id, study_id, "Report Impression", filtered) and
  * pred.csv (study_id, report) for `xrem eval`.
+ *
+ * Corpus reports that hold the text "[SEP]" (e.g. a corpus built from an earlier run's "Report
+ * Impression") are split as the reference splits them, not refused: stage 1's string is
+ * "".join(r + "[SEP]" for r in top-K1) and stage 2's candidates are its Python str.split("[SEP]")
+ * pieces — no strip, empty pieces kept — so a report "a [SEP] b" gives the two candidates "a " and
+ * " b", a report "[SEP]" two empty ones, and --drop-empty-candidate drops only the last piece (the
+ * one after the trailing delimiter). Stage 3 splits stage 2's joined string again; its pieces hold no
+ * delimiter, so it gets K2 texts + the empty last one as usual. An image then has more than K1 (+1)
+ * candidates, and images differ in how many: run.h5's `candidates` attribute is the bound
+ * K1 + (the K1 largest delimiter counts in the corpus) (+1), `itm_score` [N, candidates] is NaN past an
+ * image's own candidates, `candidate_rank` [N, candidates] (int32) names the stage-1 rank each
+ * candidate is a piece of (K1: the empty last piece, -1: past the image's candidates) and the
+ * `split_reports` attribute counts the corpus reports holding the delimiter (0: every image has exactly
+ * K1 (+1) candidates, position k = stage-1 rank k, as before).
  */
 #ifndef XREM_PIPELINE_RUN_H
 #define XREM_PIPELINE_RUN_H

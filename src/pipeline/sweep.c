@@ -26,7 +26,7 @@ typedef struct {
     int scored_itm;           /* 1: the run scored with ITM (0: --no-itm, itm_score holds nothing) */
     int32_t *itc_idx;         /* [N, K1] */
     float *itm;               /* [N, C] */
-    int32_t *study;           /* [N] */
+    int64_t *study;           /* [N] (int64 in run.h5; older int32 files widen) */
     char reports_sha[65];     /* the run's corpus: sha256 over its reports (config's corpus_reports) */
     int64_t corpus_n;         /* and their number (config's corpus_n) */
     char *corpus_path;        /* where that corpus was found (run_find_corpus) */
@@ -106,6 +106,13 @@ static xrem_status run_read_attrs(xrem_h5 *f, sweep_run *r, char **corpus)
         s = xrem_fail(XREM_ERR_VALUE, "%s: attribute 'k1' is %lld but 'config' has k1=%lld", path, (long long)k1,
                       (long long)ck1);
     const int64_t want = k1 + !drop;
+    int64_t split = 0; /* reports holding "[SEP]" give an image more candidates than ranks */
+    if (!s && xrem_h5_has_attr(f, "/", "split_reports") && !xrem_h5_attr_i64(f, "/", "split_reports", &split) &&
+        split > 0)
+        s = xrem_fail(XREM_ERR_UNSUPPORTED,
+                      "%s: its corpus has %lld report(s) holding \"[SEP]\", which the reference splits into several "
+                      "candidates; sweep cannot re-cut such a run yet: run `xrem run` once per setting",
+                      path, (long long)split);
     if (!s) s = xrem_h5_attr_i64(f, "/", "candidates", &cand);
     if (!s && cand != want)
         s = xrem_fail(XREM_ERR_VALUE,
@@ -134,7 +141,7 @@ static xrem_status run_read_data(xrem_h5 *f, sweep_run *r)
     if (!s && r->N < 1)
         s = xrem_fail(XREM_ERR_SHAPE, "%s: dataset 'itc_idx' has no rows, expected one per image", path);
     if (!s) s = xrem_h5_read_f32(f, "itm_score", 2, (int64_t[]){r->N, r->C}, &r->itm, ne);
-    if (!s) s = xrem_h5_read_i32(f, "study_id", 1, (int64_t[]){r->N}, &r->study, ne);
+    if (!s) s = xrem_h5_read_i64(f, "study_id", 1, (int64_t[]){r->N}, &r->study, ne);
     for (int64_t i = 0; !s && i < r->N * r->C; i++)
         if (!isfinite(r->itm[i]))
             s = xrem_fail(XREM_ERR_VALUE,
