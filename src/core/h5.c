@@ -14,10 +14,38 @@ struct xrem_h5 {
     char *tmp_path; /* non-NULL while an uncommitted write is open */
 };
 
+/* Set when libhdf5 failed to close an id (a file or dataset whose last flush hit a full disk).
+ * HDF5 1.10 frees the object but keeps the id in its table, and its own exit handler then closes
+ * it a second time (SIGSEGV in H5F__close_cb). So the library's handler is turned off and ours
+ * shuts HDF5 down only while no id is in that state; otherwise the process just exits. */
+static int xrem__h5_broken;
+
+static void xrem__h5_atexit(void)
+{
+    if (!xrem__h5_broken) H5close();
+}
+
+/* Every entry point into libhdf5 (open, create) passes here first. */
 static void xrem__h5_quiet(void)
 {
+    static int registered;
+    if (!registered) {
+        registered = 1;
+        H5dont_atexit(); /* only effective before the library initialises: the first HDF5 call */
+        atexit(xrem__h5_atexit);
+    }
     /* libhdf5 prints its own error stack by default; xrem reports through xrem_status. */
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+/* Close a file or dataset id; a failure (the flush of dirty metadata or chunks failed) is
+ * returned and marks the library as holding a dangling id (see xrem__h5_broken). */
+static int xrem__h5_close_id(hid_t id, herr_t (*close_fn)(hid_t))
+{
+    if (id < 0) return 0;
+    if (close_fn(id) >= 0) return 0;
+    xrem__h5_broken = 1;
+    return -1;
 }
 
 static char *xrem__strdup(const char *s)
@@ -70,7 +98,10 @@ xrem_status xrem_h5_create(const char *path, xrem_h5 **out)
     snprintf(f->tmp_path, n, "%s.tmp.%ld", path, (long)getpid());
     f->id = H5Fcreate(f->tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (f->id < 0) {
-        xrem_status s = xrem_fail(XREM_ERR_IO, "%s: cannot create (temporary %s)", path, f->tmp_path);
+        /* H5Fcreate may have made the file before its first write failed (a full disk). */
+        xrem_status s =
+            xrem_fail(XREM_ERR_IO, "%s: cannot create (temporary %s; disk full or not writable?)", path, f->tmp_path);
+        remove(f->tmp_path);
         free(f->tmp_path);
         free(f->path);
         free(f);
@@ -83,7 +114,9 @@ xrem_status xrem_h5_create(const char *path, xrem_h5 **out)
 xrem_status xrem_h5_commit(xrem_h5 *f)
 {
     xrem_status s = XREM_OK;
-    if (H5Fclose(f->id) < 0) s = xrem_fail(XREM_ERR_IO, "%s: error closing HDF5 file", f->path);
+    if (xrem__h5_close_id(f->id, H5Fclose) < 0)
+        s = xrem_fail(XREM_ERR_IO, "%s: cannot finish writing %s (disk full?)", f->path,
+                      f->tmp_path ? f->tmp_path : f->path);
     f->id = -1;
     if (s == XREM_OK && f->tmp_path && rename(f->tmp_path, f->path) != 0)
         s = xrem_fail(XREM_ERR_IO, "%s: cannot rename %s into place", f->path, f->tmp_path);
@@ -97,7 +130,7 @@ xrem_status xrem_h5_commit(xrem_h5 *f)
 void xrem_h5_close(xrem_h5 *f)
 {
     if (!f) return;
-    if (f->id >= 0) H5Fclose(f->id);
+    xrem__h5_close_id(f->id, H5Fclose);
     if (f->tmp_path) remove(f->tmp_path);
     free(f->tmp_path);
     free(f->path);
@@ -301,7 +334,10 @@ static xrem_status xrem__h5_rows_io(xrem_h5 *f, const char *name, int64_t row0, 
         H5Sclose(msp);
         H5Sclose(fsp);
     }
-    H5Dclose(ds);
+    /* Closing flushes the chunk cache: on a full disk the rows are lost here, not in H5Dwrite. */
+    if (xrem__h5_close_id(ds, H5Dclose) < 0 && !s)
+        s = xrem_fail(XREM_ERR_IO, "%s: cannot write rows %lld..%lld of '%s' (disk full?)", f->path, (long long)row0,
+                      (long long)(row0 + nrows), name);
     return s;
 }
 
@@ -332,7 +368,8 @@ xrem_status xrem_h5_create_f32(xrem_h5 *f, const char *name, int ndim, const int
                       name);
     hid_t ds = s ? -1 : H5Dcreate2(f->id, name, H5T_NATIVE_FLOAT, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (!s && ds < 0) s = xrem_fail(XREM_ERR_IO, "%s: cannot create dataset '%s'", f->path, name);
-    if (ds >= 0) H5Dclose(ds);
+    if (xrem__h5_close_id(ds, H5Dclose) < 0 && !s)
+        s = xrem_fail(XREM_ERR_IO, "%s: cannot create dataset '%s' (disk full?)", f->path, name);
     H5Pclose(dcpl);
     H5Sclose(sp);
     return s;
@@ -432,8 +469,9 @@ static xrem_status xrem__h5_write(xrem_h5 *f, const char *name, int ndim, const 
     int64_t numel = 1;
     for (int i = 0; i < ndim; i++) numel *= ne[i];
     if (ds < 0 || (numel > 0 && H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
-        s = xrem_fail(XREM_ERR_IO, "%s: cannot write dataset '%s'", f->path, name);
-    if (ds >= 0) H5Dclose(ds);
+        s = xrem_fail(XREM_ERR_IO, "%s: cannot write dataset '%s' (disk full?)", f->path, name);
+    if (xrem__h5_close_id(ds, H5Dclose) < 0 && !s)
+        s = xrem_fail(XREM_ERR_IO, "%s: cannot write dataset '%s' (disk full?)", f->path, name);
     H5Pclose(lcpl);
     H5Sclose(sp);
     return s;
