@@ -173,6 +173,42 @@ static xrem_status xrem__h5_dtype(xrem_h5 *f, const char *name, hid_t ds, xrem_d
     return s;
 }
 
+/* deflate cannot compress better than about 1032:1; other filters (shuffle, szip) do less. */
+#define XREM_H5_MAX_RATIO 1100u
+
+/* The declared shape must be backed by what the file stores for the dataset: every element of a
+ * dataset that xrem or h5py writes is on disk (or deflated at most XREM_H5_MAX_RATIO:1). A shape
+ * that HDF5 accepts but the file cannot hold (chunked or unlimited layout, never written) is
+ * refused here, with the numbers, before any caller sizes a buffer from it. */
+static xrem_status xrem__h5_backed(xrem_h5 *f, const char *name, hid_t ds, int nd, const hsize_t *dims)
+{
+    hid_t t = H5Dget_type(ds);
+    size_t el = t < 0 ? 0 : H5Tget_size(t);
+    if (t >= 0) H5Tclose(t);
+    size_t bytes = el ? el : 1, n = 1;
+    char shape[160] = "[";
+    for (int i = 0; i < nd; i++) {
+        snprintf(shape + strlen(shape), sizeof shape - strlen(shape), i ? ",%llu" : "%llu",
+                 (unsigned long long)dims[i]);
+        if (!xrem_size_mul(n, (size_t)dims[i], &n) || !xrem_size_mul(bytes, (size_t)dims[i], &bytes))
+            return xrem_fail(XREM_ERR_SHAPE, "%s: dataset '%s' declares shape %s]: the element count overflows",
+                             f->path, name, shape);
+    }
+    strcat(shape, "]");
+    if (n == 0) return XREM_OK;
+    hid_t dcpl = H5Dget_create_plist(ds);
+    int nfilters = dcpl < 0 ? 0 : H5Pget_nfilters(dcpl);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    unsigned long long stored = (unsigned long long)H5Dget_storage_size(ds);
+    unsigned long long most = stored * (nfilters > 0 ? XREM_H5_MAX_RATIO : 1u);
+    if (stored > 0 && most / stored != (nfilters > 0 ? XREM_H5_MAX_RATIO : 1u)) return XREM_OK; /* cannot be short */
+    if ((unsigned long long)bytes <= most) return XREM_OK;
+    return xrem_fail(XREM_ERR_SHAPE,
+                     "%s: dataset '%s' declares shape %s (%zu bytes) but the file stores only %llu bytes for it%s; "
+                     "refusing to allocate",
+                     f->path, name, shape, bytes, stored, nfilters > 0 ? " (compressed)" : "");
+}
+
 static xrem_status xrem__h5_shape(xrem_h5 *f, const char *name, hid_t ds, int *ndim, int64_t ne[XREM_MAX_DIMS])
 {
     hid_t sp = H5Dget_space(ds);
@@ -188,10 +224,11 @@ static xrem_status xrem__h5_shape(xrem_h5 *f, const char *name, hid_t ds, int *n
     *ndim = nd;
     for (int i = 0; i < nd; i++) {
         if (dims[i] > (hsize_t)INT64_MAX / 8)
-            return xrem_fail(XREM_ERR_SHAPE, "%s: dataset '%s' dimension %d is too large", f->path, name, i);
+            return xrem_fail(XREM_ERR_SHAPE, "%s: dataset '%s' dimension %d is too large (%llu)", f->path, name, i,
+                             (unsigned long long)dims[i]);
         ne[i] = (int64_t)dims[i];
     }
-    return XREM_OK;
+    return xrem__h5_backed(f, name, ds, nd, dims);
 }
 
 static xrem_status xrem__h5_open_ds(xrem_h5 *f, const char *name, hid_t *ds)
