@@ -1240,7 +1240,7 @@ static int ev_write_all(const ev_state *s)
         if (!bad && fsync(fileno(f)) != 0 && errno != EINVAL) bad = 1;
         if (fclose(f) != 0) bad = 1;
         if (bad) {
-            xrem_fail(XREM_ERR_IO, "%s: write failed: %s", tmp[k], strerror(errno));
+            xrem_fail(XREM_ERR_IO, "%s: write failed (temporary %s): %s", final[k], tmp[k], strerror(errno));
             ok = 0;
         }
     }

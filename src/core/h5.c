@@ -14,10 +14,38 @@ struct xrem_h5 {
     char *tmp_path; /* non-NULL while an uncommitted write is open */
 };
 
+/* Set when libhdf5 failed to close an id (a file or dataset whose last flush hit a full disk).
+ * HDF5 1.10 frees the object but keeps the id in its table, and its own exit handler then closes
+ * it a second time (SIGSEGV in H5F__close_cb). So the library's handler is turned off and ours
+ * shuts HDF5 down only while no id is in that state; otherwise the process just exits. */
+static int xrem__h5_broken;
+
+static void xrem__h5_atexit(void)
+{
+    if (!xrem__h5_broken) H5close();
+}
+
+/* Every entry point into libhdf5 (open, create) passes here first. */
 static void xrem__h5_quiet(void)
 {
+    static int registered;
+    if (!registered) {
+        registered = 1;
+        H5dont_atexit(); /* only effective before the library initialises: the first HDF5 call */
+        atexit(xrem__h5_atexit);
+    }
     /* libhdf5 prints its own error stack by default; xrem reports through xrem_status. */
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+/* Close a file or dataset id; a failure (the flush of dirty metadata or chunks failed) is
+ * returned and marks the library as holding a dangling id (see xrem__h5_broken). */
+static int xrem__h5_close_id(hid_t id, herr_t (*close_fn)(hid_t))
+{
+    if (id < 0) return 0;
+    if (close_fn(id) >= 0) return 0;
+    xrem__h5_broken = 1;
+    return -1;
 }
 
 static char *xrem__strdup(const char *s)
@@ -73,7 +101,10 @@ xrem_status xrem_h5_create(const char *path, xrem_h5 **out)
     f->id = H5Fcreate(f->tmp_path, H5F_ACC_TRUNC, fcpl, H5P_DEFAULT);
     H5Pclose(fcpl);
     if (f->id < 0) {
-        xrem_status s = xrem_fail(XREM_ERR_IO, "%s: cannot create (temporary %s)", path, f->tmp_path);
+        /* H5Fcreate may have made the file before its first write failed (a full disk). */
+        xrem_status s =
+            xrem_fail(XREM_ERR_IO, "%s: cannot create (temporary %s; disk full or not writable?)", path, f->tmp_path);
+        remove(f->tmp_path);
         free(f->tmp_path);
         free(f->path);
         free(f);
@@ -86,7 +117,9 @@ xrem_status xrem_h5_create(const char *path, xrem_h5 **out)
 xrem_status xrem_h5_commit(xrem_h5 *f)
 {
     xrem_status s = XREM_OK;
-    if (H5Fclose(f->id) < 0) s = xrem_fail(XREM_ERR_IO, "%s: error closing HDF5 file", f->path);
+    if (xrem__h5_close_id(f->id, H5Fclose) < 0)
+        s = xrem_fail(XREM_ERR_IO, "%s: cannot finish writing %s (disk full?)", f->path,
+                      f->tmp_path ? f->tmp_path : f->path);
     f->id = -1;
     if (s == XREM_OK && f->tmp_path && rename(f->tmp_path, f->path) != 0)
         s = xrem_fail(XREM_ERR_IO, "%s: cannot rename %s into place", f->path, f->tmp_path);
@@ -100,7 +133,7 @@ xrem_status xrem_h5_commit(xrem_h5 *f)
 void xrem_h5_close(xrem_h5 *f)
 {
     if (!f) return;
-    if (f->id >= 0) H5Fclose(f->id);
+    xrem__h5_close_id(f->id, H5Fclose);
     if (f->tmp_path) remove(f->tmp_path);
     free(f->tmp_path);
     free(f->path);
@@ -143,6 +176,42 @@ static xrem_status xrem__h5_dtype(xrem_h5 *f, const char *name, hid_t ds, xrem_d
     return s;
 }
 
+/* deflate cannot compress better than about 1032:1; other filters (shuffle, szip) do less. */
+#define XREM_H5_MAX_RATIO 1100u
+
+/* The declared shape must be backed by what the file stores for the dataset: every element of a
+ * dataset that xrem or h5py writes is on disk (or deflated at most XREM_H5_MAX_RATIO:1). A shape
+ * that HDF5 accepts but the file cannot hold (chunked or unlimited layout, never written) is
+ * refused here, with the numbers, before any caller sizes a buffer from it. */
+static xrem_status xrem__h5_backed(xrem_h5 *f, const char *name, hid_t ds, int nd, const hsize_t *dims)
+{
+    hid_t t = H5Dget_type(ds);
+    size_t el = t < 0 ? 0 : H5Tget_size(t);
+    if (t >= 0) H5Tclose(t);
+    size_t bytes = el ? el : 1, n = 1;
+    char shape[160] = "[";
+    for (int i = 0; i < nd; i++) {
+        snprintf(shape + strlen(shape), sizeof shape - strlen(shape), i ? ",%llu" : "%llu",
+                 (unsigned long long)dims[i]);
+        if (!xrem_size_mul(n, (size_t)dims[i], &n) || !xrem_size_mul(bytes, (size_t)dims[i], &bytes))
+            return xrem_fail(XREM_ERR_SHAPE, "%s: dataset '%s' declares shape %s]: the element count overflows",
+                             f->path, name, shape);
+    }
+    strcat(shape, "]");
+    if (n == 0) return XREM_OK;
+    hid_t dcpl = H5Dget_create_plist(ds);
+    int nfilters = dcpl < 0 ? 0 : H5Pget_nfilters(dcpl);
+    if (dcpl >= 0) H5Pclose(dcpl);
+    unsigned long long stored = (unsigned long long)H5Dget_storage_size(ds);
+    unsigned long long most = stored * (nfilters > 0 ? XREM_H5_MAX_RATIO : 1u);
+    if (stored > 0 && most / stored != (nfilters > 0 ? XREM_H5_MAX_RATIO : 1u)) return XREM_OK; /* cannot be short */
+    if ((unsigned long long)bytes <= most) return XREM_OK;
+    return xrem_fail(XREM_ERR_SHAPE,
+                     "%s: dataset '%s' declares shape %s (%zu bytes) but the file stores only %llu bytes for it%s; "
+                     "refusing to allocate",
+                     f->path, name, shape, bytes, stored, nfilters > 0 ? " (compressed)" : "");
+}
+
 static xrem_status xrem__h5_shape(xrem_h5 *f, const char *name, hid_t ds, int *ndim, int64_t ne[XREM_MAX_DIMS])
 {
     hid_t sp = H5Dget_space(ds);
@@ -158,10 +227,11 @@ static xrem_status xrem__h5_shape(xrem_h5 *f, const char *name, hid_t ds, int *n
     *ndim = nd;
     for (int i = 0; i < nd; i++) {
         if (dims[i] > (hsize_t)INT64_MAX / 8)
-            return xrem_fail(XREM_ERR_SHAPE, "%s: dataset '%s' dimension %d is too large", f->path, name, i);
+            return xrem_fail(XREM_ERR_SHAPE, "%s: dataset '%s' dimension %d is too large (%llu)", f->path, name, i,
+                             (unsigned long long)dims[i]);
         ne[i] = (int64_t)dims[i];
     }
-    return XREM_OK;
+    return xrem__h5_backed(f, name, ds, nd, dims);
 }
 
 static xrem_status xrem__h5_open_ds(xrem_h5 *f, const char *name, hid_t *ds)
@@ -304,7 +374,10 @@ static xrem_status xrem__h5_rows_io(xrem_h5 *f, const char *name, int64_t row0, 
         H5Sclose(msp);
         H5Sclose(fsp);
     }
-    H5Dclose(ds);
+    /* Closing flushes the chunk cache: on a full disk the rows are lost here, not in H5Dwrite. */
+    if (xrem__h5_close_id(ds, H5Dclose) < 0 && !s)
+        s = xrem_fail(XREM_ERR_IO, "%s: cannot write rows %lld..%lld of '%s' (disk full?)", f->path, (long long)row0,
+                      (long long)(row0 + nrows), name);
     return s;
 }
 
@@ -336,7 +409,8 @@ xrem_status xrem_h5_create_f32(xrem_h5 *f, const char *name, int ndim, const int
                       name);
     hid_t ds = s ? -1 : H5Dcreate2(f->id, name, H5T_NATIVE_FLOAT, sp, H5P_DEFAULT, dcpl, H5P_DEFAULT);
     if (!s && ds < 0) s = xrem_fail(XREM_ERR_IO, "%s: cannot create dataset '%s'", f->path, name);
-    if (ds >= 0) H5Dclose(ds);
+    if (xrem__h5_close_id(ds, H5Dclose) < 0 && !s)
+        s = xrem_fail(XREM_ERR_IO, "%s: cannot create dataset '%s' (disk full?)", f->path, name);
     H5Pclose(dcpl);
     H5Sclose(sp);
     return s;
@@ -439,8 +513,9 @@ static xrem_status xrem__h5_write(xrem_h5 *f, const char *name, int ndim, const 
     int64_t numel = 1;
     for (int i = 0; i < ndim; i++) numel *= ne[i];
     if (ds < 0 || (numel > 0 && H5Dwrite(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) < 0))
-        s = xrem_fail(XREM_ERR_IO, "%s: cannot write dataset '%s'", f->path, name);
-    if (ds >= 0) H5Dclose(ds);
+        s = xrem_fail(XREM_ERR_IO, "%s: cannot write dataset '%s' (disk full?)", f->path, name);
+    if (xrem__h5_close_id(ds, H5Dclose) < 0 && !s)
+        s = xrem_fail(XREM_ERR_IO, "%s: cannot write dataset '%s' (disk full?)", f->path, name);
     H5Pclose(lcpl);
     H5Sclose(sp);
     return s;
