@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install what xrem needs to build and test, on Debian/Ubuntu. Idempotent: installs only what is
 # missing. Used by `make test`, `make demo` and .ci/run.
-#   build:      gcc, cmake, make, HDF5 (C), OpenBLAS (OpenMP build), zlib
+#   build:      gcc, cmake, make, HDF5 (C), OpenBLAS (OpenMP build), zlib, libjpeg, libpng
+#   fuzzing:    clang with libFuzzer (libclang-rt-dev) and its OpenMP (libomp-dev): tests/test_slow_fuzz.sh
 #   reference:  Debian's python3-torch, python3-h5py, python3-numpy, python3-pandas, python3-pil,
 #               python3-matplotlib for /usr/bin/python3 (golden generators, full-size PyTorch parity,
 #               the reference X-REM flow, sweep plots), plus from PyPI, pinned and without
@@ -11,10 +12,12 @@
 set -euo pipefail
 
 APT_PKGS=(build-essential cmake pkg-config libhdf5-dev libopenblas-openmp-dev zlib1g-dev python3-pip libjpeg62-turbo-dev libpng-dev
+          clang libclang-rt-dev libomp-dev
           python3-torch python3-h5py python3-numpy python3-pandas python3-pil python3-matplotlib
           python3-regex python3-tqdm python3-filelock python3-packaging python3-yaml python3-requests)
 if [ "${XREM_SETUP_NO_TORCH:-0}" = 1 ]; then
-  APT_PKGS=(build-essential cmake pkg-config libhdf5-dev libopenblas-openmp-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev)
+  APT_PKGS=(build-essential cmake pkg-config libhdf5-dev libopenblas-openmp-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev
+            clang libclang-rt-dev libomp-dev)
 fi
 
 SUDO_PIP=""
