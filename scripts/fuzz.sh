@@ -77,7 +77,11 @@ export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
 # --- triage of one artifact: prints "verdict<TAB>kind<TAB>where<TAB>our caller" ------------------
 triage() {
   local bin="$1" art="$2" log="$3"
-  timeout 120 "$bin" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 "$art" >"$log" 2>&1 || true
+  local rc=0
+  timeout 120 "$bin" -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=512 "$art" >"$log" 2>&1 || rc=$?
+  # A fork-mode artifact that replays clean (e.g. the empty input saved after a child's crash elsewhere)
+  # is no finding: say so instead of counting it as ours.
+  if [ "$rc" -eq 0 ]; then printf 'not-reproducible\treplays clean\t-\t-\n'; return; fi
   awk -v root="$ROOT" '
     function owner(line) {
       if (line ~ /__interceptor_|__sanitizer|__asan|__ubsan|__lsan|fuzzer::|in (malloc|calloc|realloc|free|operator) /) return "runtime"
@@ -156,6 +160,7 @@ for t in "${TARGETS[@]}"; do
       mkdir -p "$WORK/regress-new/$t"
       cp "$a" "$WORK/regress-new/$t/"
       echo "fuzz.sh: $t: OUR BUG: $(basename "$a"): ${r//$'\t'/ | } (replay: $bin $a)" >&2 ;;
+    not-reproducible*) echo "fuzz.sh: $t: $(basename "$a") replays clean: not counted" >&2 ;;
     *) echo "fuzz.sh: $t: inside ${r%%$'\t'*}, noted: $(basename "$a"): $(echo "$r" | cut -f2,3 | tr '\t' ' ')" >&2 ;;
     esac
   done
