@@ -277,6 +277,7 @@ static xrem_status xrem__check_shape(xrem_h5 *f, const char *name, int nd, const
 
 static uint16_t *xrem__u16(void *p) { return p; }
 
+/* as_int: 0 float32 (bf16 widened), 1 int32, 2 int64 (int32 datasets of older files widen). */
 static xrem_status xrem__h5_read(xrem_h5 *f, const char *name, int want_ndim, const int64_t *want_ne, int as_int,
                                  void **out, int64_t ne[XREM_MAX_DIMS])
 {
@@ -294,7 +295,7 @@ static xrem_status xrem__h5_read(xrem_h5 *f, const char *name, int want_ndim, co
         s = xrem_fail(XREM_ERR_DTYPE, "%s: dataset '%s' is %s, expected integers", f->path, name, xrem_dtype_name(dt));
     if (!s && !as_int && dt == XREM_I32)
         s = xrem_fail(XREM_ERR_DTYPE, "%s: dataset '%s' holds integers, expected floats", f->path, name);
-    size_t bytes = 4;
+    size_t bytes = as_int == 2 ? 8 : 4;
     for (int i = 0; !s && i < nd; i++)
         if (!xrem_size_mul(bytes, (size_t)shape[i], &bytes))
             s = xrem_fail(XREM_ERR_NOMEM, "%s: dataset '%s' is too large", f->path, name);
@@ -302,7 +303,9 @@ static xrem_status xrem__h5_read(xrem_h5 *f, const char *name, int want_ndim, co
     if (!s && !(buf = malloc(bytes ? bytes : 1)))
         s = xrem_fail(XREM_ERR_NOMEM, "%s: cannot allocate %zu bytes for '%s'", f->path, bytes, name);
     herr_t rc = 0;
-    if (!s && dt == XREM_BF16) {
+    if (!s && as_int == 2) {
+        rc = H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
+    } else if (!s && dt == XREM_BF16) {
         /* bfloat16 is stored as uint16 with a 'bfloat16' attribute: read the halves into the
          * upper 16 bits of each float, back to front so the buffer can be reused in place. */
         rc = H5Dread(ds, H5T_NATIVE_UINT16, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf);
@@ -719,34 +722,5 @@ xrem_status xrem_h5_visit(xrem_h5 *f, const char *group, xrem_h5_visit_fn fn, vo
 xrem_status xrem_h5_read_i64(xrem_h5 *f, const char *name, int want_ndim, const int64_t *want_ne, int64_t **out,
                              int64_t ne[XREM_MAX_DIMS])
 {
-    hid_t ds = -1;
-    *out = NULL;
-    xrem_status s = xrem__h5_open_ds(f, name, &ds);
-    if (s) return s;
-    int nd = 0;
-    int64_t shape[XREM_MAX_DIMS] = {0};
-    xrem_dtype dt = XREM_F32;
-    s = xrem__h5_shape(f, name, ds, &nd, shape);
-    if (!s) s = xrem__h5_dtype(f, name, ds, &dt);
-    if (!s) s = xrem__check_shape(f, name, nd, shape, want_ndim, want_ne);
-    if (!s && dt != XREM_I32)
-        s = xrem_fail(XREM_ERR_DTYPE, "%s: dataset '%s' is %s, expected integers", f->path, name, xrem_dtype_name(dt));
-    size_t bytes = 8;
-    for (int i = 0; !s && i < nd; i++)
-        if (!xrem_size_mul(bytes, (size_t)shape[i], &bytes))
-            s = xrem_fail(XREM_ERR_NOMEM, "%s: dataset '%s' is too large", f->path, name);
-    void *buf = NULL;
-    if (!s && !(buf = malloc(bytes ? bytes : 1)))
-        s = xrem_fail(XREM_ERR_NOMEM, "%s: cannot allocate %zu bytes for '%s'", f->path, bytes, name);
-    if (!s && H5Dread(ds, H5T_NATIVE_INT64, H5S_ALL, H5S_ALL, H5P_DEFAULT, buf) < 0)
-        s = xrem_fail(XREM_ERR_IO, "%s: cannot read dataset '%s' (file truncated or corrupt?)", f->path, name);
-    H5Dclose(ds);
-    if (s) {
-        free(buf);
-        return s;
-    }
-    for (int i = 0; i < XREM_MAX_DIMS; i++)
-        ne[i] = i < nd ? shape[i] : 0;
-    *out = buf;
-    return XREM_OK;
+    return xrem__h5_read(f, name, want_ndim, want_ne, 2, (void **)out, ne);
 }
