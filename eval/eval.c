@@ -13,10 +13,7 @@
 #include "backend.h"
 #include "core/pandas_na.h"
 #include "eval_internal.h"
-
-#ifndef XREM_GIT_COMMIT
-#define XREM_GIT_COMMIT "unknown"
-#endif
+#include "xrem/xrem.h"
 
 #define EV_SHOW_IDS 10 /* unmatched ids listed in the note */
 
@@ -371,7 +368,7 @@ static void signature(xrem_eval_result *r)
     const xrem_eval_opts *o = &r->o;
     char *b = r->sig;
     size_t k = 0, cap = sizeof r->sig;
-    xrem_eval__sigf(b, &k, cap, "xrem-eval:%s|n:%" PRId64, XREM_GIT_COMMIT, r->n);
+    xrem_eval__sigf(b, &k, cap, "xrem-eval:%s|n:%" PRId64, xrem_build_commit(), r->n);
     for (int i = 0; i < xrem_eval_nmetrics; i++) {
         const xrem_eval_metric *m = &xrem_eval_metrics[i];
         if (m->sig && xrem_eval__row_on(m, r)) m->sig(r, b, &k, cap);
