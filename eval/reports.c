@@ -51,9 +51,11 @@ void xrem_ids_sort(const int64_t *id, int64_t n, int64_t *out)
         }
         return;
     }
-    for (int64_t i = 0; i < n; i++) p[i] = (ids__pair){id[i], i};
+    for (int64_t i = 0; i < n; i++)
+        p[i] = (ids__pair){id[i], i};
     qsort(p, (size_t)n, sizeof *p, ids__cmp);
-    for (int64_t i = 0; i < n; i++) out[i] = p[i].row;
+    for (int64_t i = 0; i < n; i++)
+        out[i] = p[i].row;
     free(p);
 }
 
@@ -93,18 +95,13 @@ void xrem_reports_free(xrem_reports *r)
     free(r);
 }
 
-xrem_status xrem_reports_load(const char *path, const char *id_col, const char *text_col, xrem_reports **out)
+/* The table of r->csv (read or parsed from `path`, the name messages use). Frees r on failure. */
+static xrem_status reports_from_csv(xrem_reports *r, const char *path, const char *id_col, const char *text_col,
+                                    xrem_reports **out)
 {
-    if (!out) return xrem_fail(XREM_ERR_ARG, "xrem_reports_load: out is NULL");
-    *out = NULL;
-    if (!path) return xrem_fail(XREM_ERR_ARG, "xrem_reports_load: path is NULL");
+    xrem_status st;
     if (!id_col) id_col = XREM_REPORTS_ID_COL;
     if (!text_col) text_col = XREM_REPORTS_TEXT_COL;
-
-    xrem_reports *r = calloc(1, sizeof *r);
-    if (!r) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
-    xrem_status st = xrem_csv_read(path, &r->csv);
-    if (st != XREM_OK) goto fail;
     int cid, ctext;
     if ((st = xrem_csv_column(r->csv, id_col, &cid)) != XREM_OK) goto fail;
     if ((st = xrem_csv_column(r->csv, text_col, &ctext)) != XREM_OK) goto fail;
@@ -133,9 +130,11 @@ xrem_status xrem_reports_load(const char *path, const char *id_col, const char *
             shown[k] = 0;
             for (size_t j = 0; j < k; j++)
                 if ((unsigned char)shown[j] < 0x20) shown[j] = '?';
-            st = xrem_fail(XREM_ERR_FORMAT, "%s: row %" PRId64 " (line %" PRId64 ") field '%s': study id '%s%s' is not a non-negative integer%s",
-                           path, i + 1, r->line[i], id_col, shown, il > 40 ? "..." : "",
-                           il == 0 ? " (empty)" : (il > 18 && strspn(s, "0123456789") == il ? " (more than 18 digits)" : ""));
+            st = xrem_fail(
+                XREM_ERR_FORMAT,
+                "%s: row %" PRId64 " (line %" PRId64 ") field '%s': study id '%s%s' is not a non-negative integer%s",
+                path, i + 1, r->line[i], id_col, shown, il > 40 ? "..." : "",
+                il == 0 ? " (empty)" : (il > 18 && strspn(s, "0123456789") == il ? " (more than 18 digits)" : ""));
             goto fail;
         }
         r->text[i] = xrem_csv_get(r->csv, i, ctext, &r->len[i]);
@@ -144,7 +143,9 @@ xrem_status xrem_reports_load(const char *path, const char *id_col, const char *
     xrem_ids_sort(r->id, n, r->by_id);
     int64_t a, b;
     if (xrem_ids_first_duplicate(r->id, r->by_id, n, &a, &b)) {
-        st = xrem_fail(XREM_ERR_FORMAT, "%s: field '%s': study id %" PRId64 " appears twice: row %" PRId64 " (line %" PRId64 ") and row %" PRId64 " (line %" PRId64 ")",
+        st = xrem_fail(XREM_ERR_FORMAT,
+                       "%s: field '%s': study id %" PRId64 " appears twice: row %" PRId64 " (line %" PRId64
+                       ") and row %" PRId64 " (line %" PRId64 ")",
                        path, id_col, r->id[a], a + 1, r->line[a], b + 1, r->line[b]);
         goto fail;
     }
@@ -155,13 +156,46 @@ fail:
     return st;
 }
 
+xrem_status xrem_reports_load(const char *path, const char *id_col, const char *text_col, xrem_reports **out)
+{
+    if (!out) return xrem_fail(XREM_ERR_ARG, "xrem_reports_load: out is NULL");
+    *out = NULL;
+    if (!path) return xrem_fail(XREM_ERR_ARG, "xrem_reports_load: path is NULL");
+    xrem_reports *r = calloc(1, sizeof *r);
+    if (!r) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    xrem_status st = xrem_csv_read(path, &r->csv);
+    if (st != XREM_OK) {
+        xrem_reports_free(r);
+        return st;
+    }
+    return reports_from_csv(r, path, id_col, text_col, out);
+}
+
+xrem_status xrem_reports_parse(const char *name, const char *data, size_t len, const char *id_col, const char *text_col,
+                               xrem_reports **out)
+{
+    if (!out) return xrem_fail(XREM_ERR_ARG, "xrem_reports_parse: out is NULL");
+    *out = NULL;
+    if (!name || !data) return xrem_fail(XREM_ERR_ARG, "xrem_reports_parse: NULL argument");
+    xrem_reports *r = calloc(1, sizeof *r);
+    if (!r) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    xrem_status st = xrem_csv_parse(name, data, len, &r->csv);
+    if (st != XREM_OK) {
+        xrem_reports_free(r);
+        return st;
+    }
+    return reports_from_csv(r, name, id_col, text_col, out);
+}
+
 int64_t xrem_ids_find(const int64_t *id, const int64_t *by_id, int64_t n, int64_t key)
 {
     int64_t lo = 0, hi = n;
     while (lo < hi) {
         int64_t mid = lo + (hi - lo) / 2;
-        if (id[by_id[mid]] < key) lo = mid + 1;
-        else hi = mid;
+        if (id[by_id[mid]] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
     }
     return (lo < n && id[by_id[lo]] == key) ? by_id[lo] : -1;
 }
@@ -176,8 +210,10 @@ static int64_t ids__find_hint(const int64_t *id, const int64_t *by_id, int64_t n
 xrem_status xrem_ids_intersect(const int64_t *const *ids, const int64_t *const *by_id, const int64_t *n, int k,
                                int64_t **rows, int64_t *n_shared)
 {
-    if (!ids || !by_id || !n || !rows || !n_shared || k < 1) return xrem_fail(XREM_ERR_ARG, "xrem_ids_intersect: bad arguments");
-    for (int t = 0; t < k; t++) rows[t] = NULL;
+    if (!ids || !by_id || !n || !rows || !n_shared || k < 1)
+        return xrem_fail(XREM_ERR_ARG, "xrem_ids_intersect: bad arguments");
+    for (int t = 0; t < k; t++)
+        rows[t] = NULL;
     *n_shared = 0;
     size_t cap = n[0] > 0 ? (size_t)n[0] : 1;
     for (int t = 0; t < k; t++) {
@@ -195,8 +231,10 @@ xrem_status xrem_ids_intersect(const int64_t *const *ids, const int64_t *const *
         int ok = 1;
         for (int t = 1; t < k && ok; t++) {
             int64_t r = ids__find_hint(ids[t], by_id[t], n[t], ids[0][i], i);
-            if (r < 0) ok = 0;
-            else rows[t][m] = r;
+            if (r < 0)
+                ok = 0;
+            else
+                rows[t][m] = r;
         }
         if (!ok) continue;
         rows[0][m] = i;

@@ -33,20 +33,23 @@ extern "C" {
 #define XREM_REPORTS_TEXT_COL "report"
 
 typedef struct {
-    char *path;         /* as given to load */
-    int64_t n;          /* rows */
-    int64_t *id;        /* [n] study ids */
-    const char **text;  /* [n] report text: NUL-terminated valid UTF-8, owned by csv */
-    size_t *len;        /* [n] bytes */
-    int64_t *line;      /* [n] physical line where each row starts */
-    int64_t *by_id;     /* [n] row indices sorted by id */
-    int64_t n_empty;    /* reports that are empty or whitespace only */
+    char *path;        /* as given to load */
+    int64_t n;         /* rows */
+    int64_t *id;       /* [n] study ids */
+    const char **text; /* [n] report text: NUL-terminated valid UTF-8, owned by csv */
+    size_t *len;       /* [n] bytes */
+    int64_t *line;     /* [n] physical line where each row starts */
+    int64_t *by_id;    /* [n] row indices sorted by id */
+    int64_t n_empty;   /* reports that are empty or whitespace only */
     xrem_csv *csv;
 } xrem_reports;
 
 /* Load a reports CSV. id_col / text_col may be NULL for "study_id" / "report".
  * *out is owned by the caller: xrem_reports_free. */
 xrem_status xrem_reports_load(const char *path, const char *id_col, const char *text_col, xrem_reports **out);
+/* The same from len bytes of CSV text (copied); name stands for the path in messages. */
+xrem_status xrem_reports_parse(const char *name, const char *data, size_t len, const char *id_col, const char *text_col,
+                               xrem_reports **out);
 void xrem_reports_free(xrem_reports *r);
 
 /* 1 if s[0..n) is a non-negative decimal integer of 1..18 digits (stored in *v), else 0. */
@@ -57,12 +60,12 @@ int xrem_report_is_empty(const char *s, size_t n);
 
 /* Rows with equal study ids in two tables. All arrays malloc'd; xrem_report_match_free. */
 typedef struct {
-    int64_t n;                 /* shared ids */
-    int64_t *gt, *pred;        /* [n] row indices into each table, in GT row order */
-    int64_t n_gt_only;         /* GT ids absent from PRED */
-    int64_t *gt_only;          /* [n_gt_only] GT row indices, in row order */
-    int64_t n_pred_only;       /* PRED ids absent from GT */
-    int64_t *pred_only;        /* [n_pred_only] PRED row indices, in row order */
+    int64_t n;           /* shared ids */
+    int64_t *gt, *pred;  /* [n] row indices into each table, in GT row order */
+    int64_t n_gt_only;   /* GT ids absent from PRED */
+    int64_t *gt_only;    /* [n_gt_only] GT row indices, in row order */
+    int64_t n_pred_only; /* PRED ids absent from GT */
+    int64_t *pred_only;  /* [n_pred_only] PRED row indices, in row order */
 } xrem_report_match;
 
 xrem_status xrem_reports_match(const xrem_reports *gt, const xrem_reports *pred, xrem_report_match *m);
