@@ -7,6 +7,7 @@
  * final symbol's vocabulary id was worked out once at load.
  */
 #include "text/bpe.h"
+#include "text/utf8.h"
 
 #include <limits.h>
 #include <stdio.h>
@@ -31,72 +32,15 @@ static uint8_t uc_props(uint32_t cp)
     return xrem_bpe_uc_ranges[lo].props;
 }
 
-/* Decodes one code point at s[*i..n). An ill-formed sequence gives U+FFFD and consumes its
- * maximal subpart (the lead byte and the continuation bytes that were still possible), the way
- * CPython's "replace" handler counts them. */
-static uint32_t utf8_next(const unsigned char *s, size_t n, size_t *i)
+/* One code point at s[*i..n), ill-formed input as CPython's errors="replace" counts it. */
+static inline uint32_t utf8_next(const unsigned char *s, size_t n, size_t *i)
 {
-    unsigned c = s[*i];
-    if (c < 0x80) {
-        *i += 1;
-        return c;
-    }
-    size_t len;
-    unsigned lo = 0x80, hi = 0xBF; /* allowed second byte */
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) lo = 0xA0; /* overlong */
-        if (c == 0xED) hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) lo = 0x90; /* overlong */
-        if (c == 0xF4) hi = 0x8F; /* > U+10FFFF */
-    } else {
-        *i += 1;
-        return 0xFFFD;
-    }
-    size_t k = 1;
-    if (*i + 1 < n && s[*i + 1] >= lo && s[*i + 1] <= hi) {
-        k = 2;
-        while (k < len && *i + k < n && s[*i + k] >= 0x80 && s[*i + k] <= 0xBF)
-            k++;
-    }
-    if (k < len) {
-        *i += k;
-        return 0xFFFD;
-    }
-    uint32_t cp = (len == 2) ? (c & 0x1F) : (len == 3) ? (c & 0x0F) : (c & 0x07);
-    for (size_t m = 1; m < len; m++)
-        cp = (cp << 6) | (s[*i + m] & 0x3F);
-    *i += len;
+    uint32_t cp;
+    *i += xrem_utf8_decode_replace((const char *)s + *i, n - *i, &cp);
     return cp;
 }
 
-static int utf8_put(uint32_t cp, char *o)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
-}
+static inline int utf8_put(uint32_t cp, char *o) { return (int)xrem_utf8_encode(cp, o); }
 
 void xrem_utf8_strip_py(const char *s, size_t n, size_t *off, size_t *len)
 {

@@ -17,7 +17,7 @@
 
 #include "text/unicode_tables.h"
 
-#define PL_INVALID UINT32_MAX /* a byte that is not valid UTF-8 */
+#define PL_INVALID XREM_UTF8_INVALID /* a byte that is not valid UTF-8 */
 #define PL_SLACK 16           /* room kept past the output: one code point lowers to <= 12 bytes, + NUL */
 
 /* Grow *buf (1-byte elements) to at least need bytes: 256, then doubling. */
@@ -37,41 +37,12 @@ static int pl_reserve(char **buf, size_t *cap, size_t need)
 }
 
 /* Decode the code point at s[i] (i < n); an invalid byte decodes as PL_INVALID of length 1. */
-static size_t pl_dec(const unsigned char *s, size_t n, size_t i, uint32_t *cp)
+static inline size_t pl_dec(const unsigned char *s, size_t n, size_t i, uint32_t *cp)
 {
-    unsigned c = s[i];
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    size_t need;
-    uint32_t v;
-    if (c >= 0xC2 && c <= 0xDF) {
-        need = 1;
-        v = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        need = 2;
-        v = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        need = 3;
-        v = c & 0x07;
-    } else {
-        goto bad;
-    }
-    if (n - i - 1 < need) goto bad;
-    for (size_t k = 1; k <= need; k++) {
-        unsigned b = s[i + k];
-        if ((b & 0xC0) != 0x80) goto bad;
-        v = (v << 6) | (b & 0x3F);
-    }
-    if ((need == 2 && v < 0x800) || (need == 3 && (v < 0x10000 || v > 0x10FFFF)) || (v >= 0xD800 && v <= 0xDFFF))
-        goto bad;
-    *cp = v;
-    return need + 1;
-bad:
-    *cp = PL_INVALID;
-    return 1;
+    return xrem_utf8_decode((const char *)s + i, n - i, cp);
 }
+
+static inline size_t pl_enc(uint32_t cp, char *o) { return xrem_utf8_encode(cp, o); }
 
 /* The code point ending just before s[j] (0 < j <= n), as forward decoding splits s; its start in
  * *start. */
@@ -87,30 +58,6 @@ static uint32_t pl_prev(const unsigned char *s, size_t n, size_t j, size_t *star
     }
     *start = j - 1; /* a stray continuation byte */
     return PL_INVALID;
-}
-
-static size_t pl_enc(uint32_t cp, char *o)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /* Properties of a code point; an invalid byte is neither cased nor case-ignorable. */
@@ -210,18 +157,6 @@ size_t xrem_pylower_into(const char *src, size_t n, char **buf, size_t *cap)
     }
     o[on] = 0;
     return on;
-}
-
-size_t xrem_utf8_decode(const char *s, size_t n, uint32_t *cp)
-{
-    size_t l = pl_dec((const unsigned char *)s, n, 0, cp);
-    if (*cp == PL_INVALID) *cp = XREM_UTF8_INVALID;
-    return l;
-}
-
-size_t xrem_utf8_encode(uint32_t cp, char *o)
-{
-    return pl_enc(cp, o);
 }
 
 size_t xrem_pylower_char(uint32_t cp, char *o)

@@ -25,6 +25,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "text/utf8.h"
 #include "xrem/status.h"
 
 #ifdef __cplusplus
@@ -45,12 +46,7 @@ xrem_status xrem_pystr_lower(const char *s, size_t len, char **out, size_t *out_
 
 /* The pieces, for callers that lowercase one character at a time (CheXbert: transformers'
  * tokenize() lowers each character outside special tokens, so there is no Final_Sigma context). */
-#define XREM_UTF8_INVALID UINT32_MAX
-/* The code point starting s[0..n) (n > 0): returns its length in bytes; a byte that does not start
- * valid UTF-8 gives *cp = XREM_UTF8_INVALID and length 1. */
-size_t xrem_utf8_decode(const char *s, size_t n, uint32_t *cp);
-/* UTF-8 of cp (<= 0x10FFFF) into o (room for 4); returns the bytes written. */
-size_t xrem_utf8_encode(uint32_t cp, char *o);
+/* (xrem_utf8_decode, xrem_utf8_encode and XREM_UTF8_INVALID: text/utf8.h) */
 /* chr(cp).lower() into o (room for 4 * XREM_UC_MAX_LOWER = 12 bytes); returns the bytes written. */
 size_t xrem_pylower_char(uint32_t cp, char *o);
 

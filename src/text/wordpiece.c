@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "text/unicode_tables.h"
+#include "text/utf8.h"
 
 /* ---------------------------------------------------------------------------------------------
  * Vocabulary: tokens in one pool, an open-addressing hash of ids. */
@@ -101,33 +102,6 @@ void xrem_vocab_free(xrem_vocab *v)
     free(v);
 }
 
-/* Length of the valid UTF-8 sequence at s[0..n), 0 if invalid (overlong, surrogate, too big,
- * truncated). */
-static int utf8_valid_len(const unsigned char *s, size_t n)
-{
-    unsigned c = s[0];
-    if (c < 0x80) return 1;
-    int len;
-    unsigned lo = 0x80, hi = 0xBF; /* allowed range of the second byte */
-    if (c >= 0xC2 && c <= 0xDF)
-        len = 2;
-    else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        if (c == 0xE0) lo = 0xA0; /* overlong */
-        if (c == 0xED) hi = 0x9F; /* surrogates */
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        if (c == 0xF0) lo = 0x90; /* overlong */
-        if (c == 0xF4) hi = 0x8F; /* > U+10FFFF */
-    } else
-        return 0;
-    if ((size_t)len > n) return 0;
-    if (s[1] < lo || s[1] > hi) return 0;
-    for (int i = 2; i < len; i++)
-        if (s[i] < 0x80 || s[i] > 0xBF) return 0;
-    return len;
-}
-
 xrem_status xrem_vocab_from_strings(const char *const *tok, int64_t n, xrem_vocab **out)
 {
     if (!out) return xrem_fail(XREM_ERR_ARG, "vocab: out is NULL");
@@ -208,6 +182,26 @@ static xrem_status read_file(const char *path, char **buf, size_t *n)
     *n = len;
     return XREM_OK;
 }
+
+/* Length of the valid UTF-8 sequence at s[0..n), 0 if invalid (overlong, surrogate, too big,
+ * truncated). */
+static int utf8_valid_len(const unsigned char *s, size_t n)
+{
+    uint32_t cp;
+    size_t l = xrem_utf8_decode((const char *)s, n, &cp);
+    return cp == XREM_UTF8_INVALID ? 0 : (int)l;
+}
+
+/* One code point at s[*i..n); an invalid byte gives U+FFFD and consumes that byte only (how many
+ * U+FFFDs there are does not matter: the tokenizer drops them all, as BERT's does). */
+static uint32_t utf8_next(const unsigned char *s, size_t n, size_t *i)
+{
+    uint32_t cp;
+    *i += xrem_utf8_decode((const char *)s + *i, n - *i, &cp);
+    return cp == XREM_UTF8_INVALID ? 0xFFFD : cp;
+}
+
+static inline int utf8_put(uint32_t cp, char *o) { return (int)xrem_utf8_encode(cp, o); }
 
 xrem_status xrem_vocab_load_txt(const char *path, xrem_vocab **out)
 {
@@ -342,52 +336,6 @@ static int is_cjk(uint32_t cp)
     return (cp >= 0x4E00 && cp <= 0x9FFF) || (cp >= 0x3400 && cp <= 0x4DBF) || (cp >= 0x20000 && cp <= 0x2A6DF) ||
            (cp >= 0x2A700 && cp <= 0x2B73F) || (cp >= 0x2B740 && cp <= 0x2B81F) || (cp >= 0x2B820 && cp <= 0x2CEAF) ||
            (cp >= 0xF900 && cp <= 0xFAFF) || (cp >= 0x2F800 && cp <= 0x2FA1F);
-}
-
-/* Decodes one code point at s[*i..n); invalid sequences give U+FFFD and consume the maximal
- * invalid prefix's first byte only, like Python's errors="replace" (the count of U+FFFDs does
- * not matter: they are all dropped). */
-static uint32_t utf8_next(const unsigned char *s, size_t n, size_t *i)
-{
-    unsigned c = s[*i];
-    if (c < 0x80) {
-        *i += 1;
-        return c;
-    }
-    int l = utf8_valid_len(s + *i, n - *i);
-    if (l == 0) {
-        *i += 1;
-        return 0xFFFD;
-    }
-    uint32_t cp = (l == 2) ? (c & 0x1F) : (l == 3) ? (c & 0x0F) : (c & 0x07);
-    for (int k = 1; k < l; k++)
-        cp = (cp << 6) | (s[*i + k] & 0x3F);
-    *i += (size_t)l;
-    return cp;
-}
-
-static int utf8_put(uint32_t cp, char *o)
-{
-    if (cp < 0x80) {
-        o[0] = (char)cp;
-        return 1;
-    }
-    if (cp < 0x800) {
-        o[0] = (char)(0xC0 | (cp >> 6));
-        o[1] = (char)(0x80 | (cp & 0x3F));
-        return 2;
-    }
-    if (cp < 0x10000) {
-        o[0] = (char)(0xE0 | (cp >> 12));
-        o[1] = (char)(0x80 | ((cp >> 6) & 0x3F));
-        o[2] = (char)(0x80 | (cp & 0x3F));
-        return 3;
-    }
-    o[0] = (char)(0xF0 | (cp >> 18));
-    o[1] = (char)(0x80 | ((cp >> 12) & 0x3F));
-    o[2] = (char)(0x80 | ((cp >> 6) & 0x3F));
-    o[3] = (char)(0x80 | (cp & 0x3F));
-    return 4;
 }
 
 /* ---------------------------------------------------------------------------------------------
