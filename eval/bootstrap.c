@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "labels.h" /* xrem_np_sum */
+#include "npsum.h"
 
 static uint64_t splitmix64(uint64_t *x)
 {

@@ -13,6 +13,7 @@
 #include "backend.h"
 #include "core/pandas_na.h"
 #include "eval_internal.h"
+#include "npsum.h"
 #include "xrem/xrem.h"
 
 #define EV_SHOW_IDS 10 /* unmatched ids listed in the note */

@@ -99,9 +99,6 @@ typedef struct {
 xrem_status xrem_labels_load(const char *path, xrem_label_table **out);
 void xrem_labels_free(xrem_label_table *t);
 
-/* numpy's pairwise summation (np.sum / np.mean on a contiguous float64 array). */
-double xrem_np_sum(const double *a, int64_t n);
-
 #ifdef __cplusplus
 }
 #endif

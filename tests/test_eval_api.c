@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "labels.h" /* xrem_np_sum */
+#include "npsum.h"
 #include "testutil.h"
 #include "xrem/eval.h"
 
