@@ -20,7 +20,7 @@ static __global__ void act_kernel(float *x, int64_t n)
 
 void xrem_cuda_act(xrem_backend *be, xrem_tensor *x, xrem_act kind)
 {
-    XREM_CUDA_F32(x);
+    xrem_op_check_act(be, x, kind);
     const int64_t n = xrem_tensor_numel(x);
     if (n == 0) return;
     xrem_cuda_ctx *c = xrem_cuda_ctx_of(be);

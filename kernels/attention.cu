@@ -57,24 +57,12 @@ void xrem_cuda_attention(xrem_backend *be, xrem_tensor *out, const xrem_tensor *
                          const xrem_tensor *k, int64_t koff, const xrem_tensor *v, int64_t voff,
                          const float *mask, int NH)
 {
-    XREM_CUDA_F32(out);
-    XREM_CUDA_F32(q);
-    XREM_CUDA_F32(k);
-    XREM_CUDA_F32(v);
-    XREM_ASSERT(q->ndim == 3 && k->ndim == 3 && v->ndim == 3 && out->ndim == 3 && NH > 0);
+    xrem_op_check_attention(be, out, q, qoff, k, koff, v, voff, mask, NH);
     const int64_t B = q->ne[0], Tq = q->ne[1], Bk = k->ne[0], Tk = k->ne[1], C = out->ne[2], HS = C / NH;
     const int64_t ldq = q->ne[2], ldk = k->ne[2], ldv = v->ne[2];
-    XREM_ASSERT(Bk > 0 && B % Bk == 0 && v->ne[0] == Bk && v->ne[1] == Tk && out->ne[0] == B &&
-                out->ne[1] == Tq);
-    XREM_ASSERT(HS * NH == C && qoff >= 0 && koff >= 0 && voff >= 0 && qoff + C <= ldq &&
-                koff + C <= ldk && voff + C <= ldv);
-    XREM_ASSERT(out->data != q->data && out->data != k->data && out->data != v->data);
     if (B == 0 || Tq == 0 || C == 0) return;
-    XREM_ASSERT(Tk > 0); /* softmax over no keys is undefined */
 
     const int64_t G = B / Bk, Tqg = G * Tq; /* query rows per key batch */
-    XREM_ASSERT(Tqg <= INT_MAX && Tk <= INT_MAX && HS <= INT_MAX && ldq <= INT_MAX && ldk <= INT_MAX &&
-                ldv <= INT_MAX && C <= INT_MAX);
     xrem_cuda_ctx *c = xrem_cuda_ctx_of(be);
 
     /* chunking: nt query rows per unit (all Tq' when they fit), nb key batches per pass */

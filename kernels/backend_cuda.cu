@@ -125,7 +125,7 @@ static void cuda_download(xrem_backend *be, void *dst, const void *src, size_t b
 static void cuda_copy2d(xrem_backend *be, float *dst, int64_t dld, const float *src, int64_t sld,
                         int64_t rows, int64_t cols)
 {
-    XREM_ASSERT(rows >= 0 && cols >= 0 && dld >= cols && sld >= cols);
+    xrem_op_check_copy2d(be, dst, dld, src, sld, rows, cols);
     if (rows == 0 || cols == 0) return;
     xrem_cuda_ctx *c = xrem_cuda_ctx_of(be);
     cudaCheck(be, cudaMemcpy2DAsync(dst, (size_t)dld * sizeof(float), src, (size_t)sld * sizeof(float),

@@ -58,8 +58,8 @@ int xrem_cuda_launched(xrem_backend *be, const char *kernel, const char *func, c
  * no queued kernel still reads the old buffer). Returns 0 on success, 1 on failure (recorded). */
 int xrem_cuda_reserve(xrem_backend *be, void **buf, size_t *cap_bytes, size_t bytes);
 
-/* Tensors handed to a CUDA op: fp32, on this device. */
-#define XREM_CUDA_F32(t) XREM_ASSERT((t) != NULL && (t)->dtype == XREM_F32 && (t)->device == XREM_DEV_CUDA)
+/* Every op entry starts with xrem_op_check_<op> (src/core/backend.c): the contract in backend.h
+ * (fp32, on this device, shapes, aliasing, int-sized dims), shared with the CPU backend. */
 
 /* Grid-stride launches: enough blocks to fill the GPU a few times over, no more. */
 static inline unsigned xrem_cuda_blocks(const xrem_cuda_ctx *c, int64_t n, int threads)

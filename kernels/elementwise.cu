@@ -24,11 +24,8 @@ static __global__ void add_bcast_kernel(float *y, const float *a, const float *b
 
 void xrem_cuda_add(xrem_backend *be, xrem_tensor *y, const xrem_tensor *a, const xrem_tensor *b)
 {
-    XREM_CUDA_F32(y);
-    XREM_CUDA_F32(a);
-    XREM_CUDA_F32(b);
+    xrem_op_check_add(be, y, a, b);
     const int64_t n = xrem_tensor_numel(a), nb = xrem_tensor_numel(b);
-    XREM_ASSERT(nb > 0 && n % nb == 0 && xrem_tensor_numel(y) == n);
     if (n == 0) return;
     const int64_t R = n / nb;
     const int threads = 256;
@@ -56,9 +53,8 @@ static __global__ void l2norm_kernel(float *x, int64_t rows, int C)
 
 void xrem_cuda_l2norm(xrem_backend *be, xrem_tensor *x)
 {
-    XREM_CUDA_F32(x);
+    xrem_op_check_l2norm(be, x);
     const int64_t R = xrem_tensor_rows(x), C = xrem_tensor_cols(x);
-    XREM_ASSERT(C <= INT_MAX);
     if (R == 0 || C == 0) return;
     const int64_t blocks = (R + XREM_CUDA_ROW_WARPS - 1) / XREM_CUDA_ROW_WARPS;
     XREM_ASSERT(blocks <= INT_MAX);
@@ -79,10 +75,8 @@ static __global__ void embed_kernel(float *out, const float *table, const int32_
 void xrem_cuda_embed(xrem_backend *be, xrem_tensor *out, const xrem_tensor *table, const int32_t *ids,
                      int64_t n)
 {
-    XREM_CUDA_F32(out);
-    XREM_CUDA_F32(table);
+    xrem_op_check_embed(be, out, table, ids, n);
     const int64_t C = xrem_tensor_cols(table);
-    XREM_ASSERT(n >= 0 && xrem_tensor_numel(out) == n * C);
     if (n == 0 || C == 0) return;
     xrem_cuda_ctx *c = xrem_cuda_ctx_of(be);
     const size_t bytes = (size_t)n * sizeof(int32_t);
@@ -118,13 +112,9 @@ static __global__ void patchify_kernel(float *cols, const float *img, int64_t to
 
 void xrem_cuda_patchify(xrem_backend *be, xrem_tensor *cols, const xrem_tensor *img, int P)
 {
-    XREM_CUDA_F32(cols);
-    XREM_CUDA_F32(img);
-    XREM_ASSERT(img->ndim == 4 && P > 0);
+    xrem_op_check_patchify(be, cols, img, P);
     const int64_t B = img->ne[0], Cin = img->ne[1], H = img->ne[2], W = img->ne[3];
     const int64_t GH = H / P, GW = W / P, K = Cin * P * P;
-    XREM_ASSERT(GH * P == H && GW * P == W && xrem_tensor_numel(cols) == B * GH * GW * K);
-    XREM_ASSERT(H <= INT_MAX && W <= INT_MAX && K <= INT_MAX);
     const int64_t total = B * GH * GW * K;
     if (total == 0) return;
     xrem_cuda_ctx *c = xrem_cuda_ctx_of(be);

@@ -39,13 +39,8 @@ static __global__ void layernorm_kernel(float *y, const float *x, const float *g
 void xrem_cuda_layernorm(xrem_backend *be, xrem_tensor *y, const xrem_tensor *x, const xrem_tensor *g,
                          const xrem_tensor *b, float eps)
 {
-    XREM_CUDA_F32(y);
-    XREM_CUDA_F32(x);
-    XREM_CUDA_F32(g);
-    XREM_CUDA_F32(b);
+    xrem_op_check_layernorm(be, y, x, g, b, eps);
     const int64_t R = xrem_tensor_rows(x), C = xrem_tensor_cols(x);
-    XREM_ASSERT(xrem_tensor_numel(y) == R * C && xrem_tensor_numel(g) == C && xrem_tensor_numel(b) == C);
-    XREM_ASSERT(C <= INT_MAX);
     if (R == 0 || C == 0) return;
     const int64_t blocks = (R + XREM_CUDA_ROW_WARPS - 1) / XREM_CUDA_ROW_WARPS;
     XREM_ASSERT(blocks <= INT_MAX);

@@ -35,18 +35,8 @@ static void add_bias(xrem_backend *be, float *y, const float *b, int64_t M, int 
 void xrem_cuda_linear(xrem_backend *be, xrem_tensor *y, const xrem_tensor *x, const xrem_tensor *W,
                       const xrem_tensor *b)
 {
-    XREM_CUDA_F32(y);
-    XREM_CUDA_F32(x);
-    XREM_CUDA_F32(W);
-    const int64_t M = xrem_tensor_rows(x), K = xrem_tensor_cols(x), N = W->ndim == 2 ? W->ne[0] : -1;
-    XREM_ASSERT(W->ndim == 2 && W->ne[1] == K);
-    XREM_ASSERT(xrem_tensor_rows(y) == M && xrem_tensor_cols(y) == N);
-    XREM_ASSERT(M <= INT_MAX && N <= INT_MAX && K <= INT_MAX);
-    XREM_ASSERT(y->data != x->data && y->data != W->data); /* sgemm output must not alias its inputs */
-    if (b) {
-        XREM_CUDA_F32(b);
-        XREM_ASSERT(xrem_tensor_numel(b) == N);
-    }
+    xrem_op_check_linear(be, y, x, W, b); /* incl. y disjoint from x and W: sgemm output must not alias */
+    const int64_t M = xrem_tensor_rows(x), K = xrem_tensor_cols(x), N = W->ne[0];
     if (M == 0 || N == 0) return;
 
     xrem_cuda_ctx *c = xrem_cuda_ctx_of(be);

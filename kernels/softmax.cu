@@ -68,6 +68,6 @@ void xrem_cuda_softmax_rows(xrem_backend *be, float *x, int64_t rows, int64_t C,
 
 void xrem_cuda_softmax(xrem_backend *be, xrem_tensor *x)
 {
-    XREM_CUDA_F32(x);
+    xrem_op_check_softmax(be, x);
     xrem_cuda_softmax_rows(be, (float *)x->data, xrem_tensor_rows(x), xrem_tensor_cols(x), NULL, 1);
 }

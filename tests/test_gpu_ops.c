@@ -12,15 +12,24 @@
  * Attention runs twice: on the default backend and on one whose scores scratch is capped at
  * 64 KiB (XREM_CUDA_ATTN_SCRATCH_KB), which forces the chunked paths.
  *
+ * The op contracts (src/backend.h) are the CPU backend's too: a forked child calls the GPU copy2d
+ * with leading dimensions 0 (the ITM copy that xrem_albef_itm_sets used to make) and must abort
+ * with "op contract violated: copy2d on cuda" before any CUDA call.
+ *
  * Exit 77 (skip) when the CUDA backend cannot be created (no GPU, or built without CUDA).
  * XREM_GPU_BENCH=1 also times each GPU op (mean of 20 runs after 3 warm-ups, host clock around a
  * sync, so launch overhead is included) and prints GFLOP/s or GB/s.
  */
+#define _POSIX_C_SOURCE 200809L
+
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "backend.h"
 #include "testutil.h"
@@ -437,6 +446,53 @@ static void attention_cases(const char *label)
     case_attention_mask_change();
 }
 
+/* The shared contract check aborts the CUDA copy2d with leading dimensions 0 (no CUDA call made:
+ * the child never touches the device, so forking a process that holds a CUDA context is safe). */
+static void case_contract(void)
+{
+    cases++;
+    int fd[2];
+    const char *why = NULL;
+    char err[1024] = "";
+    float *p = gpu->alloc(gpu, 64 * sizeof(float)); /* in the parent: the child makes no CUDA call */
+    if (!p) {
+        why = "alloc failed";
+    } else if (pipe(fd)) {
+        why = "pipe failed";
+    } else {
+        fflush(stdout);
+        fflush(stderr);
+        const pid_t pid = fork();
+        if (pid == 0) {
+            dup2(fd[1], 2);
+            close(fd[0]);
+            close(fd[1]);
+            gpu->copy2d(gpu, p, 0, p + 32, 0, 1, 16);
+            _exit(0);
+        }
+        close(fd[1]);
+        size_t n = 0;
+        for (ssize_t k; n < sizeof err - 1 && (k = read(fd[0], err + n, sizeof err - 1 - n)) > 0;)
+            n += (size_t)k;
+        err[n] = '\0';
+        close(fd[0]);
+        int st = 0;
+        if (pid < 0 || waitpid(pid, &st, 0) != pid)
+            why = "fork/wait failed";
+        else if (!WIFSIGNALED(st) || WTERMSIG(st) != SIGABRT)
+            why = "child did not abort";
+        else if (!strstr(err, "op contract violated: copy2d on cuda: dld > 0"))
+            why = "message lacks the op and condition";
+    }
+    if (p) gpu->free(gpu, p);
+    printf("%-10s %-34s %10s %10s %8s %8s  %s\n", "contract", "copy2d ld 0 aborts", "-", "-", "-", "-",
+           why ? "FAIL" : "ok");
+    if (why) {
+        printf("    -> %s; child stderr: %s\n", why, err);
+        failures++;
+    }
+}
+
 int main(void)
 {
     bench = getenv("XREM_GPU_BENCH") && atoi(getenv("XREM_GPU_BENCH")) > 0;
@@ -446,6 +502,7 @@ int main(void)
 
     printf("%-10s %-34s %10s %10s %8s %8s  %s%s\n", "op", "shape", "max|d|", "max rel", "atol", "rtol", "result",
            bench ? "  gpu time / throughput" : "");
+    case_contract();
     case_copy2d();
 
     case_linear(2, 197, 768, 2304, 1); /* ViT qkv projection */
@@ -480,6 +537,7 @@ int main(void)
 
     case_embed(5000, 768, 300);
     case_embed(10, 5, 70000);         /* more ids than one grid dimension */
+    case_embed(17, 40 * 768, 2 * 51); /* ITM pair gather: 51 candidates per image over 17 texts [L*C] */
 
     case_patchify(2, 3, 224, 224, 16);
     case_patchify(3, 2, 21, 35, 7);

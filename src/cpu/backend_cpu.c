@@ -46,7 +46,7 @@ static void cpu_copy(xrem_backend *be, void *dst, const void *src, size_t bytes)
 static void cpu_copy2d(xrem_backend *be, float *dst, int64_t dld, const float *src, int64_t sld, int64_t rows,
                        int64_t cols)
 {
-    (void)be;
+    xrem_op_check_copy2d(be, dst, dld, src, sld, rows, cols);
     for (int64_t r = 0; r < rows; r++) memcpy(dst + r * dld, src + r * sld, (size_t)cols * sizeof(float));
 }
 
@@ -54,13 +54,10 @@ static void cpu_copy2d(xrem_backend *be, float *dst, int64_t dld, const float *s
 static void cpu_linear(xrem_backend *be, xrem_tensor *y, const xrem_tensor *x, const xrem_tensor *W,
                        const xrem_tensor *b)
 {
-    (void)be;
+    xrem_op_check_linear(be, y, x, W, b);
     const int64_t M = xrem_tensor_rows(x), K = xrem_tensor_cols(x), N = W->ne[0];
-    XREM_ASSERT(W->ndim == 2 && W->ne[1] == K);
-    XREM_ASSERT(xrem_tensor_rows(y) == M && xrem_tensor_cols(y) == N);
     float *Y = F32(y);
     if (b) {
-        XREM_ASSERT(xrem_tensor_numel(b) == N);
 #pragma omp parallel for schedule(static)
         for (int64_t i = 0; i < M; i++) memcpy(Y + i * N, CF32(b), (size_t)N * sizeof(float));
     }
@@ -72,9 +69,8 @@ static void cpu_linear(xrem_backend *be, xrem_tensor *y, const xrem_tensor *x, c
 static void cpu_layernorm(xrem_backend *be, xrem_tensor *y, const xrem_tensor *x, const xrem_tensor *g,
                           const xrem_tensor *b, float eps)
 {
-    (void)be;
+    xrem_op_check_layernorm(be, y, x, g, b, eps);
     const int64_t R = xrem_tensor_rows(x), C = xrem_tensor_cols(x);
-    XREM_ASSERT(xrem_tensor_numel(y) == R * C && xrem_tensor_numel(g) == C && xrem_tensor_numel(b) == C);
     const float *G = CF32(g), *Bv = CF32(b);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < R; r++) {
@@ -92,7 +88,7 @@ static void cpu_layernorm(xrem_backend *be, xrem_tensor *y, const xrem_tensor *x
 
 static void cpu_act(xrem_backend *be, xrem_tensor *x, xrem_act kind)
 {
-    (void)be;
+    xrem_op_check_act(be, x, kind);
     const int64_t n = xrem_tensor_numel(x);
     float *v = F32(x);
 #pragma omp parallel for schedule(static)
@@ -118,7 +114,7 @@ static void cpu_softmax_row(float *r, int64_t n)
 
 static void cpu_softmax(xrem_backend *be, xrem_tensor *x)
 {
-    (void)be;
+    xrem_op_check_softmax(be, x);
     const int64_t R = xrem_tensor_rows(x), C = xrem_tensor_cols(x);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < R; r++) cpu_softmax_row(F32(x) + r * C, C);
@@ -126,9 +122,8 @@ static void cpu_softmax(xrem_backend *be, xrem_tensor *x)
 
 static void cpu_add(xrem_backend *be, xrem_tensor *y, const xrem_tensor *a, const xrem_tensor *b)
 {
-    (void)be;
+    xrem_op_check_add(be, y, a, b);
     const int64_t n = xrem_tensor_numel(a), nb = xrem_tensor_numel(b);
-    XREM_ASSERT(nb > 0 && n % nb == 0 && xrem_tensor_numel(y) == n);
     const float *A = CF32(a), *Bv = CF32(b);
     float *Y = F32(y);
 #pragma omp parallel for schedule(static)
@@ -138,7 +133,7 @@ static void cpu_add(xrem_backend *be, xrem_tensor *y, const xrem_tensor *a, cons
 
 static void cpu_l2norm(xrem_backend *be, xrem_tensor *x)
 {
-    (void)be;
+    xrem_op_check_l2norm(be, x);
     const int64_t R = xrem_tensor_rows(x), C = xrem_tensor_cols(x);
 #pragma omp parallel for schedule(static)
     for (int64_t r = 0; r < R; r++) {
@@ -153,13 +148,11 @@ static void cpu_l2norm(xrem_backend *be, xrem_tensor *x)
 
 static void cpu_embed(xrem_backend *be, xrem_tensor *out, const xrem_tensor *table, const int32_t *ids, int64_t n)
 {
-    (void)be;
-    const int64_t C = xrem_tensor_cols(table), V = xrem_tensor_rows(table);
-    XREM_ASSERT(xrem_tensor_numel(out) == n * C);
-    for (int64_t i = 0; i < n; i++) {
-        XREM_ASSERT(ids[i] >= 0 && ids[i] < V);
+    xrem_op_check_embed(be, out, table, ids, n);
+    const int64_t C = xrem_tensor_cols(table);
+#pragma omp parallel for schedule(static)
+    for (int64_t i = 0; i < n; i++)
         memcpy(F32(out) + i * C, CF32(table) + (int64_t)ids[i] * C, (size_t)C * sizeof(float));
-    }
 }
 
 static float *cpu_scratch(xrem_backend *be, size_t per_thread, int nthreads)
@@ -178,10 +171,9 @@ static void cpu_attention(xrem_backend *be, xrem_tensor *out, const xrem_tensor 
                           const xrem_tensor *k, int64_t koff, const xrem_tensor *v, int64_t voff, const float *mask,
                           int NH)
 {
-    XREM_ASSERT(q->ndim == 3 && k->ndim == 3 && v->ndim == 3 && out->ndim == 3);
+    xrem_op_check_attention(be, out, q, qoff, k, koff, v, voff, mask, NH);
     const int64_t B = q->ne[0], Tq = q->ne[1], Tk = k->ne[1], C = out->ne[2], HS = C / NH;
     const int64_t ldq = q->ne[2], ldk = k->ne[2], ldv = v->ne[2], Bk = k->ne[0];
-    XREM_ASSERT(Bk > 0 && B % Bk == 0 && v->ne[0] == Bk && v->ne[1] == Tk && out->ne[0] == B && out->ne[1] == Tq);
     const int64_t group = B / Bk;
     /* the `group` query batches that share one key/value batch are consecutive rows of q (pairs
      * are image-major), so each (key batch, head) is one GEMM of group*Tq query rows */
@@ -218,11 +210,9 @@ static void cpu_attention(xrem_backend *be, xrem_tensor *out, const xrem_tensor 
 
 static void cpu_patchify(xrem_backend *be, xrem_tensor *cols, const xrem_tensor *img, int P)
 {
-    (void)be;
-    XREM_ASSERT(img->ndim == 4);
+    xrem_op_check_patchify(be, cols, img, P);
     const int64_t B = img->ne[0], Cin = img->ne[1], H = img->ne[2], W = img->ne[3];
     const int64_t gh = H / P, gw = W / P, K = Cin * P * P;
-    XREM_ASSERT(gh * P == H && gw * P == W && xrem_tensor_numel(cols) == B * gh * gw * K);
 #pragma omp parallel for collapse(2) schedule(static)
     for (int64_t b = 0; b < B; b++)
         for (int64_t py = 0; py < gh; py++)

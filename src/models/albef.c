@@ -234,6 +234,19 @@ static xrem_tensor albef_head(xrem_albef *m, const xrem_tensor *cls)
     return o;
 }
 
+/* pairs[p] = t[text_of[p]] for p < P: one row gather (the backend's embed op) over the text
+ * states viewed as [M, L*C] rows, so one launch however many pairs. text_of is range-checked. */
+static void albef_gather_texts(xrem_albef *m, xrem_tensor *pairs, const xrem_tensor *t, const int32_t *text_of,
+                               int64_t P)
+{
+    const int64_t row = t->ne[1] * t->ne[2]; /* L*C */
+    xrem_tensor src = *t, dst = *pairs;
+    src.ndim = dst.ndim = 2;
+    src.ne[1] = dst.ne[1] = row;
+    dst.ne[0] = P;
+    m->be->embed(m->be, &dst, &src, text_of, P);
+}
+
 /* Each of the B images meets K texts: pair p = b*K + k is (image b, text text_of[p]). */
 xrem_status xrem_albef_itm_sets(xrem_albef *m, const float *img, int B, int Cin, const int32_t *ids,
                                 const int32_t *mask, int M, int L, const int32_t *text_of, int K, float *logits,
@@ -264,17 +277,14 @@ xrem_status xrem_albef_itm_sets(xrem_albef *m, const float *img, int B, int Cin,
     }
     xrem_tensor x = albef_upload_images(m, img, B, Cin), enc;
     xrem_vit_forward(&m->vit, m->be, &m->arena, &x, &enc, trace, user);
-    /* text-only layers once per distinct text, then copied into each (image, text) pair; the
+    /* text-only layers once per distinct text, then gathered into each (image, text) pair; the
      * pairs are image-major so each image's cross-attention keys/values serve its K texts */
     xrem_tensor t = xrem_bert_embed(&m->bert, m->be, &m->arena, ids, NULL, M, L);
     xrem_bert_layers(&m->bert, m->be, &m->arena, &t, fm_text, 0, m->bert.cfg.fusion_layer, NULL, trace, user);
     xrem_tensor pairs = xrem_arena_f32_3d(&m->arena, P, L, C);
-    for (int64_t p = 0; p < P; p++) {
-        const int64_t j = text_of[p];
-        m->be->copy2d(m->be, (float *)pairs.data + p * L * C, 0, (const float *)t.data + j * L * C, 0, 1,
-                      (int64_t)L * C);
-        memcpy(fm_pair + p * L, fm_text + j * L, sizeof(float) * (size_t)L);
-    }
+    albef_gather_texts(m, &pairs, &t, text_of, P);
+    for (int64_t p = 0; p < P; p++)
+        memcpy(fm_pair + p * L, fm_text + (int64_t)text_of[p] * L, sizeof(float) * (size_t)L);
     xrem_bert_layers(&m->bert, m->be, &m->arena, &pairs, fm_pair, m->bert.cfg.fusion_layer, m->bert.cfg.L, &enc,
                      trace, user);
     xrem_tensor cls = albef_cls(m, &pairs);
