@@ -138,7 +138,14 @@ static xrem_status images_ids(run_images *im, const char *reports)
     if (!(im->dicom = calloc((size_t)im->N, sizeof *im->dicom)) || !(im->study = calloc((size_t)im->N, sizeof *im->study)))
         return xrem_fail(XREM_ERR_NOMEM, "out of memory");
     if (reports) return images_ids_from_csv(im, reports);
-    if (xrem_h5_exists(im->f, "dicom_id") && xrem_h5_exists(im->f, "study_id")) {
+    const int has_d = xrem_h5_exists(im->f, "dicom_id"), has_s = xrem_h5_exists(im->f, "study_id");
+    /* half the ids is a broken file, not an id-less one: row numbers would silently mislabel it */
+    if (has_d != has_s)
+        return xrem_fail(XREM_ERR_FORMAT,
+                         "%s: has dataset '%s' but no dataset '%s' (image ids need both, or neither for row "
+                         "numbers); add it or pass --reports with both columns",
+                         xrem_h5_path(im->f), has_d ? "dicom_id" : "study_id", has_d ? "study_id" : "dicom_id");
+    if (has_d) {
         char **d = NULL;
         int64_t nd = 0, ne[XREM_MAX_DIMS];
         int64_t *st = NULL;
