@@ -6,8 +6,8 @@
 # claiming 2^40 entries), a weights file whose word embeddings are declared but not stored, and
 # config attributes claiming huge sizes. Each goes through the command that reads it (prep --cache,
 # run, embed). Checks: exit 1..127, the message names the file and the dataset/attribute, no
-# "cannot allocate" / "out of memory" / sanitizer report, no output written (for run: no run.h5;
-# whether run may make its --out folder before reading the corpus is run.c's business).
+# "cannot allocate" / "out of memory" / sanitizer report, no output written (for run: not even its
+# --out folder: run checks every input before it makes anything).
 # Skips (77) without /usr/bin/python3 with h5py and numpy.
 set -u
 BIN=${XREM_BIN:-}
@@ -109,7 +109,7 @@ refused "images, gzip, 10^6 declared" cxr_gzip.h5 "$T/o2.h5" "'cxr'" "[1000000,3
     prep --cache "$T/cxr_gzip.h5" --out "$T/o2.h5" --res 32
 refused "images, 2^40 ids" ids_unlimited.h5 "$T/o3.h5" "'dicom_id'" "[1099511627776]" -- \
     prep --cache "$T/ids_unlimited.h5" --out "$T/o3.h5" --res 32
-refused "corpus, 2^36 features" corpus_feat.h5 "$T/run1/run.h5" "'text_feat'" "[68719476736," -- \
+refused "corpus, 2^36 features" corpus_feat.h5 "$T/run1" "'text_feat'" "[68719476736," -- \
     run --retrieval "$T/ret.h5" --no-itm --images "$T/cxr.h5" --corpus "$T/corpus_feat.h5" --res-retrieval 32 \
     --k1 2 --out "$T/run1"
 refused "weights, embeddings not stored" w_unstored.h5 "$T/c1.h5" "word_embeddings" "stores only 0 bytes" -- \
