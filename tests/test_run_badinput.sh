@@ -107,6 +107,27 @@ with h5py.File(sys.argv[1], "r") as f, open(sys.argv[2], "w") as o:
         o.write("%s,%d\n" % (d, s))' "$T/cxr.h5" "$T/cxr_ids.csv"
     run_case "dicom_id without study_id, ids from --reports" 0 "" -- \
         $GOOD --images "$T/no_study_id.h5" --k1 5 --k2 3 --reports "$T/cxr_ids.csv"
+    # shapes of rank 3 that are still no images: the message says what was expected, not "(got rank 3)"
+    /usr/bin/python3 -c '
+import sys, h5py, numpy as np
+for name, shape in (("n0", (0, 320, 320)), ("h8", (2, 8, 320)), ("w8", (2, 320, 8))):
+    with h5py.File(sys.argv[1] + "/" + name + ".h5", "w") as f:
+        f["cxr"] = np.full(shape, 100, "f4")' "$T"
+    run_case "0 images" 1 "n0.h5: dataset 'cxr' has 0 images (shape [0,320,320]); expected N×H×W, N >= 1" -- \
+        $GOOD --images "$T/n0.h5" --k1 5 --k2 3
+    run_case "images 8 high" 1 "h8.h5: dataset 'cxr' has images of height 8 < 16 (shape [2,8,320])" -- \
+        $GOOD --images "$T/h8.h5" --k1 5 --k2 3
+    run_case "images 8 wide" 1 "w8.h5: dataset 'cxr' has images of width 8 < 16 (shape [2,320,8])" -- \
+        $GOOD --images "$T/w8.h5" --k1 5 --k2 3
+    n=$((n + 1))
+    if "$BIN" prep --cache "$T/n0.h5" --out "$T/n0_cache.h5" --res 32 2>"$T/stderr" ||
+        ! grep -qF "n0.h5: dataset 'cxr' has shape [0,320,320]; expected [N, H, W] with N, H, W >= 1" "$T/stderr" ||
+        [ -e "$T/n0_cache.h5" ]; then
+        echo "FAIL [prep --cache of 0 images]: $(cat "$T/stderr")"
+        fails=$((fails + 1))
+    else
+        echo "ok   [prep --cache of 0 images] $(cat "$T/stderr")"
+    fi
 else
     echo "SKIP [half the ids]: /usr/bin/python3 with h5py could not make the files: $(tail -1 "$T/py.log")"
 fi

@@ -517,9 +517,13 @@ static xrem_status xrem__cache_open(const char *path, xrem_h5 **src, xrem__cache
     int64_t ne[XREM_MAX_DIMS];
     xrem_status s = xrem_h5_open(path, src);
     if (!s) s = xrem_h5_info(*src, "cxr", &nd, ne, NULL);
-    if (!s && (nd != 3 || ne[0] < 1 || ne[1] < 1 || ne[2] < 1 || ne[1] > 65536 || ne[2] > 65536))
+    if (!s && nd != 3)
+        s = xrem_fail(XREM_ERR_SHAPE, "%s: dataset 'cxr' must be [N, H, W] images, has rank %d", path, nd);
+    if (!s && (ne[0] < 1 || ne[1] < 1 || ne[2] < 1 || ne[1] > 65536 || ne[2] > 65536))
         s = xrem_fail(XREM_ERR_SHAPE,
-                      "%s: dataset 'cxr' must be [N, H, W] with N, H, W >= 1 (H, W <= 65536), has rank %d", path, nd);
+                      "%s: dataset 'cxr' has shape [%lld,%lld,%lld]; expected [N, H, W] with N, H, W >= 1 "
+                      "(H, W <= 65536)",
+                      path, (long long)ne[0], (long long)ne[1], (long long)ne[2]);
     if (!s) {
         S->N = ne[0];
         S->H = ne[1];

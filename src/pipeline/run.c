@@ -208,6 +208,24 @@ static xrem_status images_select(run_images *im, const char *ids)
     return s;
 }
 
+/* 'cxr' is N×H×W, N >= 1 and H, W >= 16 (one ViT patch: anything smaller is no radiograph; the
+ * models see the images resized to --res-retrieval / --res-itm, so H and W need not be multiples). */
+static xrem_status images_check_shape(const char *path, int nd, const int64_t *ne)
+{
+    if (nd != 3) return xrem_fail(XREM_ERR_SHAPE, "%s: dataset 'cxr' must be N×H×W images (got rank %d)", path, nd);
+    if (ne[0] < 1)
+        return xrem_fail(XREM_ERR_SHAPE, "%s: dataset 'cxr' has 0 images (shape [0,%lld,%lld]); expected N×H×W, N >= 1",
+                         path, (long long)ne[1], (long long)ne[2]);
+    for (int d = 1; d < 3; d++)
+        if (ne[d] < 16)
+            return xrem_fail(XREM_ERR_SHAPE,
+                             "%s: dataset 'cxr' has images of %s %lld < 16 (shape [%lld,%lld,%lld]); expected N×H×W "
+                             "images with H and W >= 16",
+                             path, d == 1 ? "height" : "width", (long long)ne[d], (long long)ne[0], (long long)ne[1],
+                             (long long)ne[2]);
+    return XREM_OK;
+}
+
 static xrem_status images_open(run_images *im, const xrem_run_config *cfg)
 {
     memset(im, 0, sizeof *im);
@@ -220,8 +238,7 @@ static xrem_status images_open(run_images *im, const xrem_run_config *cfg)
         s = xrem_fail(XREM_ERR_DTYPE, "%s: dataset 'cxr' holds integers; expected float32 pixels in 0..255 (CXR-RePaiR "
                                       "layout, as xrem prep writes it)",
                       cfg->images);
-    if (!s && (nd != 3 || ne[0] < 1 || ne[1] < 16 || ne[2] < 16))
-        s = xrem_fail(XREM_ERR_SHAPE, "%s: dataset 'cxr' must be N×H×W images (got rank %d)", cfg->images, nd);
+    if (!s) s = images_check_shape(cfg->images, nd, ne);
     if (!s) {
         im->N = ne[0];
         im->H = ne[1];
