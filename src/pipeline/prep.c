@@ -400,7 +400,7 @@ typedef struct {
     int64_t N, H, W;
     char sha[65];
     char **dicom;   /* [N] or NULL */
-    int32_t *study; /* [N] or NULL */
+    int64_t *study; /* [N] or NULL; int64 as everywhere ids are stored (MIMIC ids pass 2^31) */
 } xrem__cache_src;
 
 /* The optional id datasets, copied to the cache (whole small datasets). */
@@ -414,7 +414,7 @@ static xrem_status xrem__cache_ids(xrem_h5 *h, xrem__cache_src *S)
             s = xrem_fail(XREM_ERR_SHAPE, "%s: dicom_id has %lld entries, cxr has %lld images", S->src_path,
                           (long long)n, (long long)S->N);
     }
-    if (!s && xrem_h5_exists(h, "study_id")) s = xrem_h5_read_i32(h, "study_id", 1, want, &S->study, ne);
+    if (!s && xrem_h5_exists(h, "study_id")) s = xrem_h5_read_i64(h, "study_id", 1, want, &S->study, ne);
     return s;
 }
 
@@ -499,14 +499,7 @@ static xrem_status xrem__cache_meta(xrem_h5 *f, const xrem__cache_src *S)
     if (!s) s = xrem_h5_set_attr_str(f, "/", "filter", XREM__CACHE_FILTER);
     if (!s) s = xrem_h5_set_attr_str(f, "/", "channels", "1 (gray; the 3 identical model channels are this one)");
     if (!s && S->dicom) s = xrem_h5_write_strings(f, "dicom_id", (const char *const *)S->dicom, S->N);
-    if (!s && S->study) {
-        int64_t *v = malloc(sizeof(int64_t) * (size_t)(S->N ? S->N : 1));
-        if (!v) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
-        for (int64_t i = 0; i < S->N; i++)
-            v[i] = S->study[i];
-        s = xrem_h5_write_i64(f, "study_id", 1, (int64_t[]){S->N}, v);
-        free(v);
-    }
+    if (!s && S->study) s = xrem_h5_write_i64(f, "study_id", 1, (int64_t[]){S->N}, S->study);
     return s;
 }
 
