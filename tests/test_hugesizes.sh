@@ -3,11 +3,12 @@
 # attribute and the value, before anything is allocated (never through malloc failing).
 # /usr/bin/python3 + h5py make the files: datasets whose declared shape the file cannot hold
 # (chunked, never written: 0 bytes stored; gzip with one chunk written; an unlimited string dataset
-# claiming 2^40 entries), a weights file whose word embeddings are declared but not stored, and
-# config attributes claiming huge sizes. Each goes through the command that reads it (prep --cache,
-# run, embed). Checks: exit 1..127, the message names the file and the dataset/attribute, no
-# "cannot allocate" / "out of memory" / sanitizer report, no output written (for run: no run.h5;
-# whether run may make its --out folder before reading the corpus is run.c's business).
+# claiming 2^40 entries), string ids whose declared lengths exceed the file, a weights file whose
+# word embeddings are declared but not stored, and config attributes claiming huge sizes. Each goes
+# through the command that reads it (prep --cache, run, embed). Checks: exit 1..127, the message
+# names the file and the dataset/attribute, no "cannot allocate" / "out of memory" / sanitizer
+# report, no output written (for run: not even its --out folder: run checks every input before it
+# makes anything).
 # Skips (77) without /usr/bin/python3 with h5py and numpy.
 set -u
 BIN=${XREM_BIN:-}
@@ -59,6 +60,16 @@ with h5py.File(d + "ids_unlimited.h5", "w") as f:   # an unlimited string datase
     f["cxr"] = np.zeros((2, 320, 320), "f4")
     f.create_dataset("dicom_id", shape=(2**40,), maxshape=(None,), dtype=s, chunks=(1024,))
     f["study_id"] = np.arange(2, dtype="i4")
+with h5py.File(d + "ids_vlen.h5", "w") as f:       # dicom_id strings claiming 256 MiB each (in a 0.8 MB file)
+    f["cxr"] = np.zeros((2, 320, 320), "f4")
+    ids(f, 2)
+    off = f["dicom_id"].id.get_offset()              # contiguous: per string a u32 length + a heap id (12 bytes)
+import struct
+b = bytearray(open(d + "ids_vlen.h5", "rb").read())
+for i in range(2):
+    assert struct.unpack_from("<I", b, off + 16 * i) == (2,), "unexpected vlen layout"
+    struct.pack_into("<I", b, off + 16 * i, 1 << 28)
+open(d + "ids_vlen.h5", "wb").write(b)
 shutil.copy(d + "corpus.h5", d + "corpus_feat.h5")   # text_feat claiming 2^36 reports
 with h5py.File(d + "corpus_feat.h5", "a") as f:
     e = f["text_feat"].shape[1]
@@ -109,7 +120,12 @@ refused "images, gzip, 10^6 declared" cxr_gzip.h5 "$T/o2.h5" "'cxr'" "[1000000,3
     prep --cache "$T/cxr_gzip.h5" --out "$T/o2.h5" --res 32
 refused "images, 2^40 ids" ids_unlimited.h5 "$T/o3.h5" "'dicom_id'" "[1099511627776]" -- \
     prep --cache "$T/ids_unlimited.h5" --out "$T/o3.h5" --res 32
-refused "corpus, 2^36 features" corpus_feat.h5 "$T/run1/run.h5" "'text_feat'" "[68719476736," -- \
+refused "images, dicom_id strings of 256 MiB" ids_vlen.h5 "$T/o4.h5" "'dicom_id'" "strings longer than the file" -- \
+    prep --cache "$T/ids_vlen.h5" --out "$T/o4.h5" --res 32
+refused "run, dicom_id strings of 256 MiB" ids_vlen.h5 "$T/run2" "'dicom_id'" "strings longer than the file" -- \
+    run --retrieval "$T/ret.h5" --no-itm --images "$T/ids_vlen.h5" --corpus "$T/corpus.h5" --res-retrieval 32 \
+    --k1 2 --out "$T/run2"
+refused "corpus, 2^36 features" corpus_feat.h5 "$T/run1" "'text_feat'" "[68719476736," -- \
     run --retrieval "$T/ret.h5" --no-itm --images "$T/cxr.h5" --corpus "$T/corpus_feat.h5" --res-retrieval 32 \
     --k1 2 --out "$T/run1"
 refused "weights, embeddings not stored" w_unstored.h5 "$T/c1.h5" "word_embeddings" "stores only 0 bytes" -- \

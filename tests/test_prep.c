@@ -623,6 +623,42 @@ static int test_cli_cache_plain(void)
     return 0;
 }
 
+/* --cache keeps study ids past 2^31 (issue 7 item 8): int64 in, the same int64 out (an int32 read
+ * would turn 3000000000 into 2147483647 or -1294967296). */
+static int test_cli_cache_ids64(void)
+{
+    char p[1200];
+    const int n = 3;
+    float *x = malloc(sizeof(float) * n * 16 * 16);
+    for (int i = 0; i < n * 16 * 16; i++)
+        x[i] = (float)(i % 256);
+    const int64_t ne[3] = {n, 16, 16}, study[3] = {3000000000LL, 7, INT64_C(1) << 40};
+    const char *const dicom[3] = {"big-aaaa", "small-bbbb", "huge-cccc"};
+    snprintf(p, sizeof p, "%s/ids64.h5", g_tmp);
+    xrem_h5 *f = NULL;
+    CHECK_OK(xrem_h5_create(p, &f));
+    CHECK_OK(xrem_h5_write_f32(f, "cxr", 3, ne, x));
+    CHECK_OK(xrem_h5_write_strings(f, "dicom_id", dicom, n));
+    CHECK_OK(xrem_h5_write_i64(f, "study_id", 1, (int64_t[]){n}, study));
+    CHECK_OK(xrem_h5_commit(f));
+    free(x);
+    char *err = NULL;
+    int rc = run_xrem("prep --cache ids64.h5 --out ids64_cache.h5 --res 32", &err);
+    CHECK(rc == 0, "xrem prep --cache with int64 study ids failed (%d): %s", rc, err ? err : "");
+    free(err);
+    if (rc) return 0;
+    snprintf(p, sizeof p, "%s/ids64_cache.h5", g_tmp);
+    int64_t *got = NULL, gne[XREM_MAX_DIMS];
+    CHECK_OK(xrem_h5_open(p, &f));
+    CHECK_OK(xrem_h5_read_i64(f, "study_id", 1, (int64_t[]){n}, &got, gne));
+    for (int i = 0; i < n; i++)
+        CHECK(got[i] == study[i], "cache study_id[%d] = %lld, want %lld", i, (long long)got[i], (long long)study[i]);
+    printf("  xrem prep --cache keeps study_id %lld and %lld (int64)\n", (long long)got[0], (long long)got[2]);
+    free(got);
+    xrem_h5_close(f);
+    return 0;
+}
+
 static int test_cli_bad(void)
 {
     char p[1200];
@@ -753,7 +789,8 @@ int main(void)
     snprintf(g_bin, sizeof g_bin, "%s/xrem", bd && *bd ? bd : ".");
     if (access(g_bin, X_OK) == 0) {
         printf("CLI (%s):\n", g_bin);
-        if (test_cli_prep() || test_cli_cache() || test_cli_cache_plain() || test_cli_bad()) return 1;
+        if (test_cli_prep() || test_cli_cache() || test_cli_cache_plain() || test_cli_cache_ids64() || test_cli_bad())
+            return 1;
     } else {
         printf("CLI: %s not found (set XREM_BUILD_DIR): CLI checks not run\n", g_bin);
         xrem_test_failures++;

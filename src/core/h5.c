@@ -432,6 +432,69 @@ void xrem_strings_free(char **s, int64_t n)
     free(s);
 }
 
+/* Variable-length strings live in the file's global heap, uncompressed, one heap object per string
+ * (as h5py and xrem write them), so together they cannot exceed the file's size. libhdf5 takes each
+ * string's length from the file and allocates it (length + 1 bytes) through the transfer list's
+ * allocator, then copies that many bytes: this allocator stops once the total passes the file's
+ * size plus the terminators, so a file declaring 4 GiB strings gets a message, not 4 GiB copied
+ * per string (libhdf5 itself is not hardened against hostile files: see the README). */
+typedef struct {
+    size_t left; /* bytes the strings may still take */
+    int refused;
+} xrem__vlen_budget;
+
+static void *xrem__vlen_alloc(size_t size, void *info)
+{
+    xrem__vlen_budget *b = info;
+    if (size > b->left) {
+        b->refused = 1;
+        return NULL;
+    }
+    b->left -= size;
+    return malloc(size ? size : 1);
+}
+
+static void xrem__vlen_free(void *p, void *info)
+{
+    (void)info;
+    free(p);
+}
+
+static xrem_status xrem__read_vlen_strings(xrem_h5 *f, const char *name, hid_t ds, size_t count, char **res)
+{
+    hsize_t fsz = 0;
+    if (H5Fget_filesize(f->id, &fsz) < 0) return xrem_fail(XREM_ERR_IO, "%s: cannot get the file size", f->path);
+    xrem__vlen_budget b = {(size_t)fsz + count, 0};
+    char **raw = calloc(count ? count : 1, sizeof *raw);
+    hid_t mt = H5Tcopy(H5T_C_S1), xfer = H5Pcreate(H5P_DATASET_XFER);
+    H5Tset_size(mt, H5T_VARIABLE);
+    H5Tset_cset(mt, H5T_CSET_UTF8);
+    H5Pset_vlen_mem_manager(xfer, xrem__vlen_alloc, &b, xrem__vlen_free, NULL);
+    xrem_status s = XREM_OK;
+    herr_t rc = raw ? H5Dread(ds, mt, H5S_ALL, H5S_ALL, xfer, raw) : -1;
+    if (!raw)
+        s = xrem_fail(XREM_ERR_NOMEM, "out of memory reading '%s'", name);
+    else if (rc < 0 && b.refused)
+        s = xrem_fail(XREM_ERR_SHAPE,
+                      "%s: dataset '%s' declares %zu strings longer than the file (%llu bytes) in all; the file is "
+                      "corrupt or hostile, refusing to allocate",
+                      f->path, name, count, (unsigned long long)fsz);
+    else if (rc < 0)
+        s = xrem_fail(XREM_ERR_IO, "%s: cannot read strings '%s'", f->path, name);
+    for (size_t i = 0; !s && i < count; i++)
+        if (!(res[i] = xrem__strdup(raw[i] ? raw[i] : "")))
+            s = xrem_fail(XREM_ERR_NOMEM, "out of memory reading '%s'", name);
+    if (raw) {
+        hid_t sp = H5Dget_space(ds);
+        H5Dvlen_reclaim(mt, sp, xfer, raw);
+        H5Sclose(sp);
+    }
+    H5Pclose(xfer);
+    H5Tclose(mt);
+    free(raw);
+    return s;
+}
+
 xrem_status xrem_h5_read_strings(xrem_h5 *f, const char *name, char ***out, int64_t *n)
 {
     hid_t ds = -1;
@@ -451,22 +514,7 @@ xrem_status xrem_h5_read_strings(xrem_h5 *f, const char *name, char ***out, int6
     if (!s && !(res = calloc(count ? count : 1, sizeof *res)))
         s = xrem_fail(XREM_ERR_NOMEM, "out of memory reading '%s'", name);
     if (!s && H5Tis_variable_str(ft) > 0) {
-        char **raw = calloc(count ? count : 1, sizeof *raw);
-        hid_t mt = H5Tcopy(H5T_C_S1);
-        H5Tset_size(mt, H5T_VARIABLE);
-        H5Tset_cset(mt, H5T_CSET_UTF8);
-        if (!raw || H5Dread(ds, mt, H5S_ALL, H5S_ALL, H5P_DEFAULT, raw) < 0)
-            s = xrem_fail(XREM_ERR_IO, "%s: cannot read strings '%s'", f->path, name);
-        for (size_t i = 0; !s && i < count; i++)
-            if (!(res[i] = xrem__strdup(raw[i] ? raw[i] : "")))
-                s = xrem_fail(XREM_ERR_NOMEM, "out of memory reading '%s'", name);
-        if (raw) {
-            hid_t sp = H5Dget_space(ds);
-            H5Dvlen_reclaim(mt, sp, H5P_DEFAULT, raw);
-            H5Sclose(sp);
-        }
-        H5Tclose(mt);
-        free(raw);
+        s = xrem__read_vlen_strings(f, name, ds, count, res);
     } else if (!s) {
         size_t w = H5Tget_size(ft), bytes;
         char *raw = NULL;

@@ -400,7 +400,7 @@ typedef struct {
     int64_t N, H, W;
     char sha[65];
     char **dicom;   /* [N] or NULL */
-    int32_t *study; /* [N] or NULL */
+    int64_t *study; /* [N] or NULL; int64 as everywhere ids are stored (MIMIC ids pass 2^31) */
 } xrem__cache_src;
 
 /* The optional id datasets, copied to the cache (whole small datasets). */
@@ -414,7 +414,7 @@ static xrem_status xrem__cache_ids(xrem_h5 *h, xrem__cache_src *S)
             s = xrem_fail(XREM_ERR_SHAPE, "%s: dicom_id has %lld entries, cxr has %lld images", S->src_path,
                           (long long)n, (long long)S->N);
     }
-    if (!s && xrem_h5_exists(h, "study_id")) s = xrem_h5_read_i32(h, "study_id", 1, want, &S->study, ne);
+    if (!s && xrem_h5_exists(h, "study_id")) s = xrem_h5_read_i64(h, "study_id", 1, want, &S->study, ne);
     return s;
 }
 
@@ -499,14 +499,7 @@ static xrem_status xrem__cache_meta(xrem_h5 *f, const xrem__cache_src *S)
     if (!s) s = xrem_h5_set_attr_str(f, "/", "filter", XREM__CACHE_FILTER);
     if (!s) s = xrem_h5_set_attr_str(f, "/", "channels", "1 (gray; the 3 identical model channels are this one)");
     if (!s && S->dicom) s = xrem_h5_write_strings(f, "dicom_id", (const char *const *)S->dicom, S->N);
-    if (!s && S->study) {
-        int64_t *v = malloc(sizeof(int64_t) * (size_t)(S->N ? S->N : 1));
-        if (!v) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
-        for (int64_t i = 0; i < S->N; i++)
-            v[i] = S->study[i];
-        s = xrem_h5_write_i64(f, "study_id", 1, (int64_t[]){S->N}, v);
-        free(v);
-    }
+    if (!s && S->study) s = xrem_h5_write_i64(f, "study_id", 1, (int64_t[]){S->N}, S->study);
     return s;
 }
 
@@ -517,9 +510,13 @@ static xrem_status xrem__cache_open(const char *path, xrem_h5 **src, xrem__cache
     int64_t ne[XREM_MAX_DIMS];
     xrem_status s = xrem_h5_open(path, src);
     if (!s) s = xrem_h5_info(*src, "cxr", &nd, ne, NULL);
-    if (!s && (nd != 3 || ne[0] < 1 || ne[1] < 1 || ne[2] < 1 || ne[1] > 65536 || ne[2] > 65536))
+    if (!s && nd != 3)
+        s = xrem_fail(XREM_ERR_SHAPE, "%s: dataset 'cxr' must be [N, H, W] images, has rank %d", path, nd);
+    if (!s && (ne[0] < 1 || ne[1] < 1 || ne[2] < 1 || ne[1] > 65536 || ne[2] > 65536))
         s = xrem_fail(XREM_ERR_SHAPE,
-                      "%s: dataset 'cxr' must be [N, H, W] with N, H, W >= 1 (H, W <= 65536), has rank %d", path, nd);
+                      "%s: dataset 'cxr' has shape [%lld,%lld,%lld]; expected [N, H, W] with N, H, W >= 1 "
+                      "(H, W <= 65536)",
+                      path, (long long)ne[0], (long long)ne[1], (long long)ne[2]);
     if (!s) {
         S->N = ne[0];
         S->H = ne[1];

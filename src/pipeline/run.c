@@ -13,6 +13,7 @@
 #include "core/csv.h"
 #include "core/h5.h"
 #include "core/outlock.h"
+#include "core/outpath.h"
 #include "core/strmap.h"
 #include "models/albef.h"
 #include "models/preprocess.h"
@@ -138,7 +139,14 @@ static xrem_status images_ids(run_images *im, const char *reports)
     if (!(im->dicom = calloc((size_t)im->N, sizeof *im->dicom)) || !(im->study = calloc((size_t)im->N, sizeof *im->study)))
         return xrem_fail(XREM_ERR_NOMEM, "out of memory");
     if (reports) return images_ids_from_csv(im, reports);
-    if (xrem_h5_exists(im->f, "dicom_id") && xrem_h5_exists(im->f, "study_id")) {
+    const int has_d = xrem_h5_exists(im->f, "dicom_id"), has_s = xrem_h5_exists(im->f, "study_id");
+    /* half the ids is a broken file, not an id-less one: row numbers would silently mislabel it */
+    if (has_d != has_s)
+        return xrem_fail(XREM_ERR_FORMAT,
+                         "%s: has dataset '%s' but no dataset '%s' (image ids need both, or neither for row "
+                         "numbers); add it or pass --reports with both columns",
+                         xrem_h5_path(im->f), has_d ? "dicom_id" : "study_id", has_d ? "study_id" : "dicom_id");
+    if (has_d) {
         char **d = NULL;
         int64_t nd = 0, ne[XREM_MAX_DIMS];
         int64_t *st = NULL;
@@ -200,6 +208,24 @@ static xrem_status images_select(run_images *im, const char *ids)
     return s;
 }
 
+/* 'cxr' is N×H×W, N >= 1 and H, W >= 16 (one ViT patch: anything smaller is no radiograph; the
+ * models see the images resized to --res-retrieval / --res-itm, so H and W need not be multiples). */
+static xrem_status images_check_shape(const char *path, int nd, const int64_t *ne)
+{
+    if (nd != 3) return xrem_fail(XREM_ERR_SHAPE, "%s: dataset 'cxr' must be N×H×W images (got rank %d)", path, nd);
+    if (ne[0] < 1)
+        return xrem_fail(XREM_ERR_SHAPE, "%s: dataset 'cxr' has 0 images (shape [0,%lld,%lld]); expected N×H×W, N >= 1",
+                         path, (long long)ne[1], (long long)ne[2]);
+    for (int d = 1; d < 3; d++)
+        if (ne[d] < 16)
+            return xrem_fail(XREM_ERR_SHAPE,
+                             "%s: dataset 'cxr' has images of %s %lld < 16 (shape [%lld,%lld,%lld]); expected N×H×W "
+                             "images with H and W >= 16",
+                             path, d == 1 ? "height" : "width", (long long)ne[d], (long long)ne[0], (long long)ne[1],
+                             (long long)ne[2]);
+    return XREM_OK;
+}
+
 static xrem_status images_open(run_images *im, const xrem_run_config *cfg)
 {
     memset(im, 0, sizeof *im);
@@ -212,8 +238,7 @@ static xrem_status images_open(run_images *im, const xrem_run_config *cfg)
         s = xrem_fail(XREM_ERR_DTYPE, "%s: dataset 'cxr' holds integers; expected float32 pixels in 0..255 (CXR-RePaiR "
                                       "layout, as xrem prep writes it)",
                       cfg->images);
-    if (!s && (nd != 3 || ne[0] < 1 || ne[1] < 16 || ne[2] < 16))
-        s = xrem_fail(XREM_ERR_SHAPE, "%s: dataset 'cxr' must be N×H×W images (got rank %d)", cfg->images, nd);
+    if (!s) s = images_check_shape(cfg->images, nd, ne);
     if (!s) {
         im->N = ne[0];
         im->H = ne[1];
@@ -759,24 +784,68 @@ static xrem_status run_remove_stale(const char *out)
     return XREM_OK;
 }
 
+static const char *const run_outputs[] = {"chunks/chunk_000000.h5", "run.h5", "reports.csv", "pred.csv", NULL};
+
+/* Without --resume, --out must hold no run (chunks or finished outputs): a run is never mixed into
+ * another's folder. */
+static xrem_status run_check_no_run(const xrem_run_config *cfg)
+{
+    char p[4200];
+    for (int i = 0; !cfg->resume && run_outputs[i]; i++) {
+        snprintf(p, sizeof p, "%s/%s", cfg->out, run_outputs[i]);
+        if (access(p, F_OK) == 0)
+            return xrem_fail(XREM_ERR_ARG,
+                             "%s already holds a run (%s); pass --resume to continue it or choose another --out",
+                             cfg->out, run_outputs[i]);
+    }
+    return XREM_OK;
+}
+
+static const char *or_empty(const char *p)
+{
+    return p ? p : "";
+}
+
+/* Everything about --out that can be known before the run makes it: a folder xrem can create or
+ * write, holding no other run, none of whose outputs (the chunk files included, the lock too: its
+ * holder writes its pid into it) is an input. Called after run_setup read and checked every input,
+ * so a refused run creates nothing and leaves an existing --out as it was. */
+static xrem_status run_check_out(const run_ctx *x)
+{
+    const xrem_run_config *cfg = x->cfg;
+    const char *const in[] = {or_empty(cfg->images),
+                              or_empty(cfg->corpus),
+                              or_empty(cfg->retrieval),
+                              or_empty(cfg->itm),
+                              or_empty(cfg->reports),
+                              or_empty(cfg->ids),
+                              NULL};
+    static const char *const fixed[] = {"run.h5", "reports.csv", "pred.csv", ".xrem.lock", NULL};
+    xrem_status s = xrem_outdir_check(cfg->out);
+    for (int i = 0; !s && fixed[i]; i++)
+        s = xrem_out_not_input(cfg->out, fixed[i], in);
+    for (int64_t k = 0; !s && k * cfg->batch < x->im.nsel; k++) {
+        char name[64];
+        snprintf(name, sizeof name, "chunks/chunk_%06lld.h5", (long long)k);
+        s = xrem_out_not_input(cfg->out, name, in);
+    }
+    if (!s) s = run_check_no_run(cfg);
+    return s;
+}
+
 /* Makes --out and locks it for the whole run (a second run into it is refused, naming the holder's
- * pid, so two runs never mix their outputs), then checks, under the lock, that it holds no run. */
+ * pid, so two runs never mix their outputs), then checks again, under the lock, that it holds no run
+ * (run_check_out's look was before the lock). */
 static xrem_status run_prepare_dir(const xrem_run_config *cfg, xrem_outlock **lock)
 {
     char p[4200];
     if (mkdir(cfg->out, 0777) != 0 && errno != EEXIST) return xrem_fail(XREM_ERR_IO, "%s: cannot create", cfg->out);
     xrem_status s = xrem_outlock_acquire(cfg->out, lock);
     if (!s && cfg->resume) s = run_remove_stale(cfg->out);
+    if (!s) s = run_check_no_run(cfg);
     if (s) return s;
     snprintf(p, sizeof p, "%s/chunks", cfg->out);
     if (mkdir(p, 0777) != 0 && errno != EEXIST) return xrem_fail(XREM_ERR_IO, "%s: cannot create", p);
-    static const char *const outputs[] = {"chunks/chunk_000000.h5", "run.h5", "reports.csv", "pred.csv", NULL};
-    for (int i = 0; !cfg->resume && outputs[i]; i++) {
-        snprintf(p, sizeof p, "%s/%s", cfg->out, outputs[i]);
-        if (access(p, F_OK) == 0)
-            return xrem_fail(XREM_ERR_ARG, "%s already holds a run (%s); pass --resume to continue it or choose another --out",
-                             cfg->out, outputs[i]);
-    }
     return XREM_OK;
 }
 
@@ -814,9 +883,11 @@ xrem_status xrem_run(const xrem_run_config *cfg, xrem_backend *be)
     x.be = be;
     run_chunk all = {0};
     xrem_outlock *lock = NULL;
+    /* every input is read and checked before --out is touched */
     xrem_status s = run_check_config(cfg);
-    if (!s) s = run_prepare_dir(cfg, &lock);
     if (!s) s = run_setup(&x);
+    if (!s) s = run_check_out(&x);
+    if (!s) s = run_prepare_dir(cfg, &lock);
     if (!s) s = chunk_alloc(&all, (int)x.im.nsel, cfg, x.C);
     if (!s) s = run_chunks(&x, &all);
     char path[4200];
