@@ -1,5 +1,6 @@
-/* Shared by test_albef_golden.c and test_ref_albef_full.c: run a converted ALBEF model on a
- * golden's inputs and compare every stored tensor (per-layer traces and outputs). */
+/* Shared by test_albef_golden.c, test_gpu_albef_golden.c and test_ref_albef_full.c: run a converted
+ * ALBEF model on a golden's inputs, on a named backend, and compare every stored tensor (per-layer
+ * traces and outputs). */
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,7 +11,7 @@
 typedef struct {
     xrem_h5 *g;
     xrem_backend *be;
-    double tol;       /* per-layer traces */
+    double tol; /* per-layer traces */
     int compared;
 } albef_trace_ctx;
 
@@ -18,8 +19,10 @@ static void albef_trace(const char *what, int i, const xrem_tensor *x, void *use
 {
     albef_trace_ctx *c = user;
     char name[128];
-    if (i < 0) snprintf(name, sizeof name, "%s", what);
-    else snprintf(name, sizeof name, "%s.%d", what, i);
+    if (i < 0)
+        snprintf(name, sizeof name, "%s", what);
+    else
+        snprintf(name, sizeof name, "%s.%d", what, i);
     if (!xrem_h5_exists(c->g, name)) return; /* full-size goldens keep only some layers */
     int64_t n = xrem_tensor_numel(x);
     float *host = malloc(sizeof(float) * (size_t)n);
@@ -29,9 +32,12 @@ static void albef_trace(const char *what, int i, const xrem_tensor *x, void *use
     free(host);
 }
 
-/* Returns 0 when it ran (failures counted in xrem_test_failures), 1 on a setup error. */
-/* tol: outputs (features, scores, logits, image_embeds); trace_tol: per-layer activations. */
-static int albef_check(const char *weights, const char *golden, int threads, double tol, double trace_tol)
+/* On backend `backend` ("cpu", "cuda", ...; threads for the CPU backend). Returns 0 when it ran
+ * (failures counted in xrem_test_failures), TEST_SKIP when that backend is absent (a build without
+ * CUDA, no device), 1 on a setup error.
+ * tol: outputs (features, scores, logits, image_embeds); trace_tol: per-layer activations. */
+static int albef_check(const char *backend, const char *weights, const char *golden, int threads, double tol,
+                       double trace_tol)
 {
     xrem_backend *be = NULL;
     xrem_h5 *g = NULL;
@@ -40,8 +46,9 @@ static int albef_check(const char *weights, const char *golden, int threads, dou
     int32_t *ids = NULL, *mask = NULL;
     int64_t ine[4], tne[4];
     int64_t res = 0;
-    printf("%s\n", golden);
-    CHECK_OK(xrem_backend_create("cpu", threads, &be));
+    printf("%s (%s backend)\n", golden, backend);
+    const int rc = xrem_test_backend(backend, threads, &be);
+    if (rc) return rc;
     CHECK_OK(xrem_h5_open(golden, &g));
     CHECK_OK(xrem_h5_attr_i64(g, "/", "res", &res));
     CHECK_OK(xrem_albef_load(weights, be, (int)res, &m));
@@ -65,7 +72,8 @@ static int albef_check(const char *weights, const char *golden, int threads, dou
         for (int b = 0; b < B; b++)
             for (int j = 0; j < M; j++) {
                 double d = 0;
-                for (int e = 0; e < E; e++) d += (double)ifeat[b * E + e] * tfeat[j * E + e];
+                for (int e = 0; e < E; e++)
+                    d += (double)ifeat[b * E + e] * tfeat[j * E + e];
                 score[b * M + j] = (float)d;
             }
         xrem_test_compare(g, "itc_score", score, (int64_t)B * M, tol);
@@ -83,7 +91,8 @@ static int albef_check(const char *weights, const char *golden, int threads, dou
         xrem_test_compare(g, "image_embeds", emb, (int64_t)B * T * Cv, tol);
         CHECK_OK(xrem_albef_itm(m, img, B, Cin, ids, mask, M, L, logits, albef_trace, &ctx));
         xrem_test_compare(g, "itm_logits", logits, (int64_t)B * M * 3, tol);
-        for (int p = 0; p < B * M; p++) score[p] = logits[p * 3 + 2]; /* X-REM's ITM score */
+        for (int p = 0; p < B * M; p++)
+            score[p] = logits[p * 3 + 2]; /* X-REM's ITM score */
         xrem_test_compare(g, "itm_score", score, (int64_t)B * M, tol);
         free(logits);
         free(score);

@@ -11,7 +11,7 @@ int main(void)
         snprintf(w, sizeof w, "tests/golden/%s.weights.h5", cases[i]);
         snprintf(g, sizeof g, "tests/golden/%s.golden.h5", cases[i]);
         for (int threads = 1; threads <= 2; threads++)
-            if (albef_check(xrem_test_src(w), xrem_test_src(g), threads, tol, tol)) return 1;
+            if (albef_check("cpu", xrem_test_src(w), xrem_test_src(g), threads, tol, tol)) return 1;
     }
     if (xrem_test_failures) fprintf(stderr, "%d comparisons failed\n", xrem_test_failures);
     return xrem_test_failures ? 1 : 0;

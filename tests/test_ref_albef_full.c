@@ -34,7 +34,7 @@ int main(void)
         snprintf(w, sizeof w, "%s/%s.weights.h5", out, cases[i]);
         snprintf(g, sizeof g, "%s/%s.golden.h5", out, cases[i]);
         /* 1e-4 on every stored tensor (measured: ~6e-6 on vit.block.11, ~6e-7 on logits) */
-        if (albef_check(w, g, 2, 1e-4, 1e-4)) return 1;
+        if (albef_check("cpu", w, g, 2, 1e-4, 1e-4)) return 1;
     }
     /* the generated checkpoints and weights are ~4 GB: do not leave them in the build tree */
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", out);
