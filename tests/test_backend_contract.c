@@ -537,7 +537,7 @@ int main(void)
         char wpath[512], gpath[512];
         snprintf(wpath, sizeof wpath, "%s", xrem_test_src(w));
         snprintf(gpath, sizeof gpath, "%s", xrem_test_src(gp));
-        if (albef_check(wpath, gpath, 1, TOL, TOL) || check_albef_paths(wpath, gpath)) return 1;
+        if (albef_check("cpu", wpath, gpath, 1, TOL, TOL) || check_albef_paths(wpath, gpath)) return 1;
     }
     if (check_nli() || check_chexbert() || check_bertscore("tiny_bert") || check_bertscore("tiny_roberta")) return 1;
     xrem_backend_free(be);
