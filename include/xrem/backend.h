@@ -29,6 +29,12 @@
  *
  * Ownership: the caller owns *be and frees it with xrem_backend_free (NULL is fine) once no model
  * uses it. A backend is used from one host thread at a time.
+ *
+ * Threads: the CPU backend uses `threads` threads for its own ops and sets OpenBLAS to that count
+ * only for the duration of each GEMM, restoring what the caller had; creating or using a backend
+ * never changes the process's OpenMP or OpenBLAS settings. Host-side work outside a backend
+ * (image resizing, BERTScore's greedy matching, the labelers) uses the process's OpenMP default;
+ * a program that wants that bounded too calls xrem_threads_set (the xrem CLI does for --threads).
  */
 #ifndef XREM_PUBLIC_BACKEND_H
 #define XREM_PUBLIC_BACKEND_H
@@ -48,6 +54,9 @@ typedef struct xrem_backend xrem_backend;
 xrem_status xrem_backend_create(const char *name, int threads, xrem_backend **be);
 /* Free a backend from xrem_backend_create; NULL is a no-op. */
 void xrem_backend_free(xrem_backend *be);
+/* Set the process-wide OpenMP default and OpenBLAS thread count to `threads` (> 0; <= 0 does
+ * nothing). Process-wide by nature: the library itself never calls it. */
+void xrem_threads_set(int threads);
 
 #ifdef __cplusplus
 }

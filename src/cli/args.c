@@ -74,6 +74,7 @@ const char *xrem_arg_backend(int argc, char **argv)
 
 int xrem_arg_backend_create(int argc, char **argv, const char *cmd, int threads, xrem_backend **be)
 {
+    xrem_threads_set(threads); /* --threads bounds the whole command, host-side loops too */
     if (xrem_backend_create(xrem_arg_backend(argc, argv), threads, be) == XREM_OK) return 0;
     fprintf(stderr, "xrem %s: %s\n", cmd, xrem_last_error());
     return 1;

@@ -157,6 +157,8 @@ static int ev_parse(int argc, char **argv, ev_files *fl, xrem_eval_opts *o)
             return xrem_last_error()[0] && strncmp(xrem_last_error(), "out of memory", 13)
                        ? ev_usage_error("--%s", xrem_last_error())
                        : ev_fail();
+        else if (!strcmp(key, "threads"))
+            xrem_threads_set(atoi(val)); /* validated above; bounds the host-side loops too */
     }
     if (!fl->gt || !fl->pred || !fl->out) return ev_usage_error("--gt, --pred and --out are required");
     if (!*fl->out) return ev_usage_error("--out is empty");

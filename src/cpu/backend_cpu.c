@@ -12,7 +12,28 @@
 
 #include "backend.h"
 
-void openblas_set_num_threads(int); /* OpenBLAS extension, not in every cblas.h */
+void openblas_set_num_threads(int); /* OpenBLAS extensions, not in every cblas.h */
+int openblas_get_num_threads(void);
+
+/* OpenBLAS's thread count is process-wide, and its OpenMP build also sets the calling thread's
+ * OpenMP default: set both for one call and put back what the caller had, so creating or using
+ * a backend never changes the process's thread settings (our own loops say num_threads). */
+typedef struct {
+    int blas, omp;
+} cpu_threads_saved;
+
+static cpu_threads_saved cpu_blas_threads_enter(const xrem_backend *be)
+{
+    cpu_threads_saved had = {openblas_get_num_threads(), omp_get_max_threads()};
+    if (had.blas != be->threads) openblas_set_num_threads(be->threads);
+    return had;
+}
+
+static void cpu_blas_threads_leave(cpu_threads_saved had)
+{
+    if (openblas_get_num_threads() != had.blas) openblas_set_num_threads(had.blas);
+    if (omp_get_max_threads() != had.omp) omp_set_num_threads(had.omp);
+}
 
 typedef struct {
     float *scratch; /* attention scores, one [Tq,Tk] slab per thread */
@@ -58,12 +79,14 @@ static void cpu_linear(xrem_backend *be, xrem_tensor *y, const xrem_tensor *x, c
     const int64_t M = xrem_tensor_rows(x), K = xrem_tensor_cols(x), N = W->ne[0];
     float *Y = F32(y);
     if (b) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(be->threads)
         for (int64_t i = 0; i < M; i++) memcpy(Y + i * N, CF32(b), (size_t)N * sizeof(float));
     }
     if (M == 0) return;
+    cpu_threads_saved had = cpu_blas_threads_enter(be);
     cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)N, (int)K, 1.0f, CF32(x), (int)K, CF32(W),
                 (int)K, b ? 1.0f : 0.0f, Y, (int)N);
+    cpu_blas_threads_leave(had);
 }
 
 static void cpu_layernorm(xrem_backend *be, xrem_tensor *y, const xrem_tensor *x, const xrem_tensor *g,
@@ -72,7 +95,7 @@ static void cpu_layernorm(xrem_backend *be, xrem_tensor *y, const xrem_tensor *x
     xrem_op_check_layernorm(be, y, x, g, b, eps);
     const int64_t R = xrem_tensor_rows(x), C = xrem_tensor_cols(x);
     const float *G = CF32(g), *Bv = CF32(b);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(be->threads)
     for (int64_t r = 0; r < R; r++) {
         const float *xr = CF32(x) + r * C;
         float *yr = F32(y) + r * C;
@@ -91,7 +114,7 @@ static void cpu_act(xrem_backend *be, xrem_tensor *x, xrem_act kind)
     xrem_op_check_act(be, x, kind);
     const int64_t n = xrem_tensor_numel(x);
     float *v = F32(x);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(be->threads)
     for (int64_t i = 0; i < n; i++) {
         float a = v[i];
         switch (kind) {
@@ -116,7 +139,7 @@ static void cpu_softmax(xrem_backend *be, xrem_tensor *x)
 {
     xrem_op_check_softmax(be, x);
     const int64_t R = xrem_tensor_rows(x), C = xrem_tensor_cols(x);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(be->threads)
     for (int64_t r = 0; r < R; r++) cpu_softmax_row(F32(x) + r * C, C);
 }
 
@@ -126,7 +149,7 @@ static void cpu_add(xrem_backend *be, xrem_tensor *y, const xrem_tensor *a, cons
     const int64_t n = xrem_tensor_numel(a), nb = xrem_tensor_numel(b);
     const float *A = CF32(a), *Bv = CF32(b);
     float *Y = F32(y);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(be->threads)
     for (int64_t r = 0; r < n / nb; r++)
         for (int64_t i = 0; i < nb; i++) Y[r * nb + i] = A[r * nb + i] + Bv[i];
 }
@@ -135,7 +158,7 @@ static void cpu_l2norm(xrem_backend *be, xrem_tensor *x)
 {
     xrem_op_check_l2norm(be, x);
     const int64_t R = xrem_tensor_rows(x), C = xrem_tensor_cols(x);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(be->threads)
     for (int64_t r = 0; r < R; r++) {
         float *v = F32(x) + r * C;
         double ss = 0;
@@ -150,7 +173,7 @@ static void cpu_embed(xrem_backend *be, xrem_tensor *out, const xrem_tensor *tab
 {
     xrem_op_check_embed(be, out, table, ids, n);
     const int64_t C = xrem_tensor_cols(table);
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) num_threads(be->threads)
     for (int64_t i = 0; i < n; i++)
         memcpy(F32(out) + i * C, CF32(table) + (int64_t)ids[i] * C, (size_t)C * sizeof(float));
 }
@@ -178,14 +201,14 @@ static void cpu_attention(xrem_backend *be, xrem_tensor *out, const xrem_tensor 
     /* the `group` query batches that share one key/value batch are consecutive rows of q (pairs
      * are image-major), so each (key batch, head) is one GEMM of group*Tq query rows */
     const int64_t M = group * Tq;
-    const int nt = omp_get_max_threads();
+    const int nt = be->threads;
     float *scratch = cpu_scratch(be, (size_t)(M * Tk), nt);
     if (!scratch) {
         if (!be->sticky) be->sticky = xrem_fail(XREM_ERR_NOMEM, "cannot allocate attention scratch");
         return;
     }
     const float scale = 1.0f / sqrtf((float)HS);
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) num_threads(be->threads)
     for (int64_t bk = 0; bk < Bk; bk++) {
         for (int h = 0; h < NH; h++) {
             float *S = scratch + (size_t)omp_get_thread_num() * (size_t)(M * Tk);
@@ -213,7 +236,7 @@ static void cpu_patchify(xrem_backend *be, xrem_tensor *cols, const xrem_tensor 
     xrem_op_check_patchify(be, cols, img, P);
     const int64_t B = img->ne[0], Cin = img->ne[1], H = img->ne[2], W = img->ne[3];
     const int64_t gh = H / P, gw = W / P, K = Cin * P * P;
-#pragma omp parallel for collapse(2) schedule(static)
+#pragma omp parallel for collapse(2) schedule(static) num_threads(be->threads)
     for (int64_t b = 0; b < B; b++)
         for (int64_t py = 0; py < gh; py++)
             for (int64_t px = 0; px < gw; px++) {
@@ -241,6 +264,13 @@ static void cpu_destroy(xrem_backend *be)
     free(be);
 }
 
+void xrem_threads_set(int threads)
+{
+    if (threads <= 0) return;
+    omp_set_num_threads(threads);
+    openblas_set_num_threads(threads);
+}
+
 xrem_status xrem_backend_cpu_create(int threads, xrem_backend **out)
 {
     xrem_backend *be = calloc(1, sizeof *be);
@@ -251,8 +281,6 @@ xrem_status xrem_backend_cpu_create(int threads, xrem_backend **out)
         return xrem_fail(XREM_ERR_NOMEM, "out of memory creating the CPU backend");
     }
     if (threads <= 0) threads = omp_get_num_procs();
-    omp_set_num_threads(threads);
-    openblas_set_num_threads(threads);
     *be = (xrem_backend){
         .name = "cpu",
         .device = XREM_DEV_CPU,
