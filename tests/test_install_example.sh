@@ -37,6 +37,8 @@ if command -v objdump >/dev/null && [ -n "$so" ]; then
     grep -ho 'xrem_[a-z0-9_]*(' "$P"/include/xrem/*.h | tr -d '(' | sort -u >"$T/public.txt"
     extra=$(objdump -T "$so" | awk '$2 == "g" && $4 == ".text" {print $NF}' | sort -u | comm -23 - "$T/public.txt" | head -3)
     [ -z "$extra" ] || fail "libxrem.so exports internal symbols: $extra"
+    # the library never draws progress or looks at the terminal: that is the CLI's (xrem/progress.h)
+    ! objdump -T "$so" | grep -qw isatty || fail "libxrem.so calls isatty: library code draws on the terminal"
     objdump -T "$so" | grep -q ' xrem_eval_run$' || fail "xrem_eval_run not exported"
 fi
 export PKG_CONFIG_PATH="$(dirname "$pc")"

@@ -5,6 +5,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "core/outpath.h"
 #include "core/pandas_na.h"
 #include "pipeline/corpus.h"
@@ -49,7 +50,8 @@ int xrem_cmd_embed(int argc, char **argv)
     if (!s)
         fprintf(stderr, "xrem embed: %lld reports (%lld empty/NaN and %lld duplicates dropped, as the reference does)\n",
                 (long long)c.n, (long long)c.dropped_na, (long long)c.dropped_dup);
-    if (!s) s = xrem_corpus_embed(&c, m, max_len, batch, in, out);
+    xrem_progress progress = xrem_cli_progress("embed");
+    if (!s) s = xrem_corpus_embed(&c, m, max_len, batch, in, out, &progress);
     if (s) fprintf(stderr, "xrem embed: %s\n", xrem_last_error());
     xrem_corpus_release(&c);
     xrem_albef_free(m);

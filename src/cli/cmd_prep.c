@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "pipeline/prep.h"
 
 static void prep_usage(FILE *out)
@@ -61,7 +62,8 @@ static int prep_cache(int argc, char **argv, int threads)
             fprintf(stderr, "xrem prep: %s does not apply with --cache\n", a_only[i]);
             return 2;
         }
-    if (xrem_prep_cache(in, out, res, nres, threads, isatty(2))) {
+    xrem_progress progress = xrem_cli_progress("prep --cache");
+    if (xrem_prep_cache(in, out, res, nres, threads, &progress)) {
         fprintf(stderr, "xrem prep: %s\n", xrem_last_error());
         return 1;
     }
@@ -83,7 +85,8 @@ static int prep_mimic(int argc, char **argv, int threads)
     o.views = xrem_arg_str(argc, argv, "--views");
     o.metadata_csv = xrem_arg_str(argc, argv, "--metadata");
     o.threads = threads;
-    o.progress = isatty(2);
+    xrem_progress progress = xrem_cli_progress("prep");
+    o.progress = &progress;
     const char *out = xrem_arg_str(argc, argv, "--out");
     if (!o.jpg_root || !o.split_csv || !out) {
         fprintf(stderr, "xrem prep: --jpg-root, --split and --out are required (or --cache IN --out OUT)\n");

@@ -4,6 +4,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "pipeline/filters.h"
 #include "pipeline/run.h"
 
@@ -66,6 +67,8 @@ int xrem_cmd_run(int argc, char **argv)
     if (is_bs) s = xrem_bertscore_filter_create(xrem_arg_str(argc, argv, "--bertscore-model"), 5, be, &f);
     else if (!s && strcmp(filter, "none")) s = xrem_filter_create(filter, xrem_arg_str(argc, argv, "--nli"), be, &f);
     c.filter = f;
+    xrem_progress progress = xrem_cli_progress("run");
+    c.progress = &progress;
     if (!s) s = xrem_run(&c, be);
     if (s) fprintf(stderr, "xrem run: %s\n", xrem_last_error());
     else fprintf(stderr, "xrem run: wrote %s/run.h5, reports.csv, pred.csv\n", c.out);

@@ -6,6 +6,7 @@
 
 #include "cli/args.h"
 #include "cli/commands.h"
+#include "cli/progress.h"
 #include "pipeline/filters.h"
 #include "pipeline/sweep.h"
 
@@ -85,6 +86,8 @@ int xrem_cmd_sweep(int argc, char **argv)
                            .n2 = n2,
                            .n3 = n3,
                            .inputs = (const char *const[]){nli ? nli : "", bsm ? bsm : "", NULL}};
+    xrem_progress progress = xrem_cli_progress("sweep");
+    c.progress = &progress;
     xrem_sweep_summary sum = {0, 0, 0};
     if (!s) s = xrem_sweep(&c, &sum);
     if (s) fprintf(stderr, "xrem sweep: %s\n", xrem_last_error());

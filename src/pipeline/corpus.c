@@ -61,7 +61,7 @@ xrem_status xrem_corpus_read_csv(const char *path, const char *column, int panda
 }
 
 static xrem_status corpus_embed_batches(xrem_corpus *c, xrem_albef *m, const xrem_vocab *v, int max_len, int batch,
-                                        int32_t *ids_all, int32_t *len_all)
+                                        int32_t *ids_all, int32_t *len_all, const xrem_progress *progress)
 {
     const int E = c->E;
     xrem_status s = XREM_OK;
@@ -76,9 +76,9 @@ static xrem_status corpus_embed_batches(xrem_corpus *c, xrem_albef *m, const xre
             memcpy(ids_all + (b + i) * max_len, tb.ids + (int64_t)i * tb.T, sizeof(int32_t) * (size_t)tb.T);
         }
         xrem_text_batch_free(&tb);
-        if (isatty(2)) fprintf(stderr, "\rxrem embed: %lld/%lld reports", (long long)(b + nb), (long long)c->n);
+        xrem_progress_report(progress, "reports", b + nb, c->n, NULL);
     }
-    if (isatty(2)) fprintf(stderr, "\n");
+    xrem_progress_end(progress);
     return s;
 }
 
@@ -122,7 +122,7 @@ static xrem_status corpus_write(const xrem_corpus *c, const int32_t *ids, const 
 }
 
 xrem_status xrem_corpus_embed(xrem_corpus *c, xrem_albef *m, int max_len, int batch, const char *source,
-                              const char *out_path)
+                              const char *out_path, const xrem_progress *progress)
 {
     if (xrem_albef_kind_of(m) != XREM_ALBEF_RETRIEVAL)
         return xrem_fail(XREM_ERR_ARG, "embedding the corpus needs the retrieval model (arch albef_retrieval)");
@@ -139,7 +139,7 @@ xrem_status xrem_corpus_embed(xrem_corpus *c, xrem_albef *m, int max_len, int ba
     int32_t *ids = calloc((size_t)c->n * max_len, sizeof(int32_t)), *len = malloc(sizeof(int32_t) * (size_t)c->n);
     if (!s && (!c->feat || !ids || !len || !c->model_sha)) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
     if (!s) corpus_hash(c);
-    if (!s) s = corpus_embed_batches(c, m, v, max_len, batch, ids, len);
+    if (!s) s = corpus_embed_batches(c, m, v, max_len, batch, ids, len, progress);
     if (!s) s = corpus_write(c, ids, len, max_len, source, out_path);
     xrem_vocab_free(v);
     free(ids);

@@ -13,6 +13,7 @@
 #define XREM_PIPELINE_CORPUS_H
 
 #include "models/albef.h"
+#include "xrem/progress.h"
 
 typedef struct {
     int64_t n;
@@ -30,9 +31,9 @@ xrem_status xrem_corpus_read_csv(const char *path, const char *column, int panda
 void xrem_corpus_release(xrem_corpus *c);
 
 /* Tokenize (ALBEF, max_len ids) and embed every report with the retrieval model, writing the
- * cache atomically. Shows progress on stderr when it is a terminal. */
+ * cache atomically. Reports each batch of reports to progress (may be NULL). */
 xrem_status xrem_corpus_embed(xrem_corpus *c, xrem_albef *retrieval, int max_len, int batch, const char *source,
-                              const char *out_path);
+                              const char *out_path, const xrem_progress *progress);
 /* Load a cache; when model_sha is non-NULL the cache must have been made by that model. */
 xrem_status xrem_corpus_load(const char *path, const char *model_sha, xrem_corpus *c);
 

@@ -336,7 +336,7 @@ static xrem_status xrem__prep_write_ids(xrem_h5 *f, const xrem__prep_list *l)
     return s;
 }
 
-static xrem_status xrem__prep_images(xrem_h5 *f, const xrem__prep_list *l, int progress)
+static xrem_status xrem__prep_images(xrem_h5 *f, const xrem__prep_list *l, const xrem_progress *progress)
 {
     const int R = XREM_PREP_SIZE;
     const int64_t ne[3] = {l->n, R, R};
@@ -348,9 +348,9 @@ static xrem_status xrem__prep_images(xrem_h5 *f, const xrem__prep_list *l, int p
         int n = (int)(l->n - i < XREM__PREP_BATCH ? l->n - i : XREM__PREP_BATCH);
         s = xrem__prep_batch(l, i, n, buf, u8);
         if (!s) s = xrem_h5_write_f32_rows(f, "cxr", i, n, buf);
-        if (progress) fprintf(stderr, "\rxrem prep: %lld/%lld images", (long long)(i + n), (long long)l->n);
+        xrem_progress_report(progress, "images", i + n, l->n, NULL);
     }
-    if (progress) fprintf(stderr, "\n");
+    xrem_progress_end(progress);
     free(u8);
     free(buf);
     return s;
@@ -448,7 +448,7 @@ static xrem_status xrem__cache_create(xrem_h5 *f, const xrem__cache_src *S, cons
 
 /* Read, hash, preprocess and write the images batch by batch. */
 static xrem_status xrem__cache_run(xrem_h5 *src, xrem_h5 *dst, xrem__cache_src *S, const int *res, int nres,
-                                   int progress)
+                                   const xrem_progress *progress)
 {
     int rmax = 0;
     for (int r = 0; r < nres; r++)
@@ -472,9 +472,9 @@ static xrem_status xrem__cache_run(xrem_h5 *src, xrem_h5 *dst, xrem__cache_src *
             if (s) s = xrem_fail_context(s, "%s: images %lld..%lld", S->src_path, (long long)i, (long long)(i + n - 1));
             if (!s) s = xrem_h5_write_f32_rows(dst, name, i, n, out);
         }
-        if (progress) fprintf(stderr, "\rxrem prep --cache: %lld/%lld images", (long long)(i + n), (long long)S->N);
+        xrem_progress_report(progress, "images", i + n, S->N, NULL);
     }
-    if (progress) fprintf(stderr, "\n");
+    xrem_progress_end(progress);
     if (!s) xrem_sha256_final_hex(&sha, S->sha);
     free(out);
     free(in);
@@ -526,7 +526,7 @@ static xrem_status xrem__cache_open(const char *path, xrem_h5 **src, xrem__cache
 }
 
 xrem_status xrem_prep_cache(const char *cxr_path, const char *out_path, const int *res, int nres, int threads,
-                            int progress)
+                            const xrem_progress *progress)
 {
     xrem__cache_src S = {cxr_path, 0, 0, 0, "", NULL, NULL};
     xrem_h5 *src = NULL;

@@ -40,7 +40,7 @@
  *   xrem_prep_summary sum;
  *   if (xrem_prep_mimic(&o, "cxr.h5", &sum) != XREM_OK) fprintf(stderr, "%s\n", xrem_last_error());
  *   int res[2] = {256, 384};
- *   xrem_prep_cache("cxr.h5", "cache.h5", res, 2, 0, 0);
+ *   xrem_prep_cache("cxr.h5", "cache.h5", res, 2, 0, NULL);
  *
  * CSV files may be gzip-compressed (mimic-cxr-2.0.0-split.csv.gz). Every failure names the file
  * and row/field, or the dicom_id and path, at fault; nothing is left at the output path.
@@ -52,6 +52,7 @@
 #include <stdint.h>
 
 #include "pipeline/image_io.h"
+#include "xrem/progress.h"
 #include "xrem/status.h"
 
 #define XREM_PREP_SIZE 320 /* CXR-RePaiR's letterbox side */
@@ -81,7 +82,7 @@ typedef struct {
     const char *views;        /* optional: "AP,PA" (needs metadata_csv) */
     const char *metadata_csv; /* mimic-cxr-2.0.0-metadata.csv[.gz]: dicom_id,...,ViewPosition,... */
     int threads;              /* 0: OpenMP default */
-    int progress;             /* 1: progress line on stderr */
+    const xrem_progress *progress; /* images done, per batch (NULL: none) */
 } xrem_prep_mimic_opts;
 
 typedef struct {
@@ -99,6 +100,6 @@ xrem_status xrem_prep_mimic(const xrem_prep_mimic_opts *o, const char *out_path,
 
 /* res[nres] resolutions (each 1..4096, distinct). threads 0: OpenMP default. */
 xrem_status xrem_prep_cache(const char *cxr_path, const char *out_path, const int *res, int nres, int threads,
-                            int progress);
+                            const xrem_progress *progress);
 
 #endif

@@ -868,11 +868,11 @@ static xrem_status run_chunks(run_ctx *x, run_chunk *all)
         }
         if (!s) s = run_gather(x, all, &c, o);
         chunk_release(&c);
-        if (isatty(2))
-            fprintf(stderr, "\rxrem run: %lld/%lld images (%lld chunks reused)", (long long)(o + n), (long long)x->im.nsel,
-                    (long long)reused);
+        char note[64];
+        snprintf(note, sizeof note, " (%lld chunks reused)", (long long)reused);
+        xrem_progress_report(cfg->progress, "images", o + n, x->im.nsel, note);
     }
-    if (isatty(2)) fprintf(stderr, "\n");
+    xrem_progress_end(cfg->progress);
     return s;
 }
 

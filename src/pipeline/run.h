@@ -25,6 +25,7 @@
 #define XREM_PIPELINE_RUN_H
 
 #include "backend.h"
+#include "xrem/progress.h"
 
 /* A pairwise redundancy test for stage 3: accept = 1 appends the hypothesis to the report. */
 typedef struct {
@@ -48,6 +49,7 @@ typedef struct {
     int threads;
     int res_retrieval, res_itm;   /* 0: 256 and 384 as X-REM runs them */
     const xrem_filter *filter;    /* NULL: no filter (final = ITM top-1) */
+    const xrem_progress *progress; /* images done, per chunk (NULL: none) */
 } xrem_run_config;
 
 xrem_status xrem_run(const xrem_run_config *cfg, xrem_backend *be);

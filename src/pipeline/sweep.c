@@ -559,9 +559,9 @@ xrem_status xrem_sweep(const xrem_sweep_config *c, xrem_sweep_summary *sum)
             free(pred[i]);
             pred[i] = NULL;
         }
-        if (isatty(2)) fprintf(stderr, "\rxrem sweep: %d/%d settings", k + 1, nst);
+        xrem_progress_report(c->progress, "settings", k + 1, nst, NULL);
     }
-    if (isatty(2)) fprintf(stderr, "\n");
+    xrem_progress_end(c->progress);
     if (md && !s) fprintf(md, "\nFilter calls: %lld (cache hits %lld). BLEU-2 as CXR-Report-Metric computes it.\n",
                           (long long)(cf[0].calls + cf[1].calls), (long long)(cf[0].hits + cf[1].hits));
     if (md && !s && done.left_out)

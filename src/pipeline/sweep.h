@@ -30,6 +30,7 @@ typedef struct {
     /* Further input files (the filter models' weights), NULL-terminated, or NULL. No output may
      * replace an input: these, run.h5, its corpus and gt are checked before anything is written. */
     const char *const *inputs;
+    const xrem_progress *progress; /* settings done (NULL: none) */
 } xrem_sweep_config;
 
 typedef struct {
