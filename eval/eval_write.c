@@ -13,6 +13,7 @@
 
 #include "core/csv.h"
 #include "core/outpath.h"
+#include "core/tmpfile.h"
 #include "eval_internal.h"
 
 static void ev_json_str(FILE *f, const char *s)
@@ -441,29 +442,20 @@ xrem_status xrem_eval_result_write(const xrem_eval_result *r, const char *dir)
 {
     if (!r || !dir) return xrem_fail(XREM_ERR_ARG, "xrem_eval_result_write: NULL argument");
     if (!ev_mkdirs(dir)) return XREM_ERR_IO;
-    char final[3][4200], tmp[3][4200];
-    int made = 0;
+    xrem_tmpfile t[3];
+    memset(t, 0, sizeof t);
     xrem_status st = XREM_OK;
+    /* all three are written and closed before any is renamed: they appear together */
     for (int k = 0; k < 3 && !st; k++) {
-        snprintf(final[k], sizeof final[k], "%s/%s", dir, ev_out_names[k]);
-        snprintf(tmp[k], sizeof tmp[k], "%s/.%s.tmp.%ld", dir, ev_out_names[k], (long)getpid());
-        FILE *f = fopen(tmp[k], "wb");
-        if (!f) {
-            st = xrem_fail(XREM_ERR_IO, "%s: cannot create: %s", tmp[k], strerror(errno));
-            break;
-        }
-        made = k + 1;
-        ev_writers[k](f, r);
-        int bad = fflush(f) != 0 || ferror(f);
-        if (!bad && fsync(fileno(f)) != 0 && errno != EINVAL) bad = 1;
-        if (fclose(f) != 0) bad = 1;
-        if (bad) st = xrem_fail(XREM_ERR_IO, "%s: write failed (temporary %s): %s", final[k], tmp[k], strerror(errno));
+        char final[4200];
+        snprintf(final, sizeof final, "%s/%s", dir, ev_out_names[k]);
+        st = xrem_tmpfile_open(&t[k], final);
+        if (!st) ev_writers[k](t[k].f, r);
+        if (!st) st = xrem_tmpfile_close(&t[k]);
     }
-    for (int k = 0; k < made && !st; k++)
-        if (rename(tmp[k], final[k]) != 0)
-            st = xrem_fail(XREM_ERR_IO, "%s: cannot rename to %s: %s", tmp[k], final[k], strerror(errno));
-    if (st)
-        for (int k = 0; k < made; k++)
-            unlink(tmp[k]);
+    for (int k = 0; k < 3 && !st; k++)
+        st = xrem_tmpfile_commit(&t[k]);
+    for (int k = 0; k < 3; k++)
+        xrem_tmpfile_discard(&t[k]);
     return st;
 }

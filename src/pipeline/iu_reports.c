@@ -8,6 +8,7 @@
 #include <zlib.h>
 
 #include "core/csv.h"
+#include "core/tmpfile.h"
 
 #define IU_MAX_MEMBER (64 << 20) /* a report is a few KiB; anything this large is not one */
 
@@ -243,27 +244,14 @@ static int iu_by_number(const void *a, const void *b)
 }
 
 typedef struct {
-    FILE *f;
-    char tmp[4200];
+    xrem_tmpfile t;
     xrem_csv_writer w;
 } csv_out;
 
 static xrem_status csv_open(csv_out *o, const char *path)
 {
-    snprintf(o->tmp, sizeof o->tmp, "%s.tmp.%ld", path, (long)getpid());
-    if (!(o->f = fopen(o->tmp, "wb"))) return xrem_fail(XREM_ERR_IO, "%s: cannot create", o->tmp);
-    xrem_csv_writer_init(&o->w, o->f);
-    return XREM_OK;
-}
-
-static xrem_status csv_close(csv_out *o, const char *path, xrem_status s)
-{
-    if (!o->f) return s;
-    int bad = ferror(o->f);
-    bad |= fclose(o->f) != 0;
-    o->f = NULL;
-    if (!s && (bad || rename(o->tmp, path) != 0)) s = xrem_fail(XREM_ERR_IO, "%s: write failed", path);
-    if (s) remove(o->tmp);
+    xrem_status s = xrem_tmpfile_open(&o->t, path);
+    if (!s) xrem_csv_writer_init(&o->w, o->t.f);
     return s;
 }
 
@@ -305,10 +293,13 @@ xrem_status xrem_iu_reports_write_split(const xrem_iu_reports *r, int every, int
             nc++;
         }
     }
-    s = csv_close(&c, corpus_csv, s);
-    const int corpus_written = !s;
-    s = csv_close(&g, gt_csv, s);
-    if (s && corpus_written) remove(corpus_csv); /* never one file of the pair without the other */
+    /* the pair appears together or not at all */
+    if (!s) s = xrem_tmpfile_close(&c.t);
+    if (!s) s = xrem_tmpfile_close(&g.t);
+    if (!s) s = xrem_tmpfile_commit(&c.t);
+    if (!s && (s = xrem_tmpfile_commit(&g.t)) != XREM_OK) remove(corpus_csv);
+    xrem_tmpfile_discard(&c.t);
+    xrem_tmpfile_discard(&g.t);
     free(ord);
     if (n_test) *n_test = nt;
     if (n_corpus) *n_corpus = nc;

@@ -14,6 +14,7 @@
 #include "core/h5.h"
 #include "core/outlock.h"
 #include "core/outpath.h"
+#include "core/tmpfile.h"
 #include "core/strmap.h"
 #include "models/albef.h"
 #include "models/preprocess.h"
@@ -537,12 +538,11 @@ static int chunk_read(const run_ctx *x, run_chunk *c, const char *path)
 
 static xrem_status write_csv_atomic(const char *path, const run_ctx *x, const run_chunk *all, int pred)
 {
-    char tmp[4200];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) return xrem_fail(XREM_ERR_IO, "%s: cannot create", tmp);
+    xrem_tmpfile t;
+    xrem_status s = xrem_tmpfile_open(&t, path);
+    if (s) return s;
     xrem_csv_writer w;
-    xrem_csv_writer_init(&w, fp);
+    xrem_csv_writer_init(&w, t.f);
     const char *head_pred[] = {"study_id", "report"}, *head_rep[] = {"dicom_id", "study_id", "Report Impression", "filtered"};
     for (int i = 0; i < (pred ? 2 : 4); i++) xrem_csv_put(&w, pred ? head_pred[i] : head_rep[i], (size_t)-1);
     xrem_csv_end_row(&w);
@@ -554,13 +554,7 @@ static xrem_status write_csv_atomic(const char *path, const run_ctx *x, const ru
         xrem_csv_put(&w, all->filtered[i], (size_t)-1);
         xrem_csv_end_row(&w);
     }
-    int bad = ferror(fp);
-    bad |= fclose(fp) != 0;
-    if (bad || rename(tmp, path) != 0) {
-        remove(tmp);
-        return xrem_fail(XREM_ERR_IO, "%s: write failed", path);
-    }
-    return XREM_OK;
+    return xrem_tmpfile_finish(&t, XREM_OK);
 }
 
 /* rank[i, p]: the stage-1 rank of the retrieved report candidate p of image i is a piece of, K1

@@ -11,6 +11,7 @@
 
 #include "bleu.h"
 #include "core/csv.h"
+#include "core/tmpfile.h"
 #include "core/h5.h"
 #include "core/outpath.h"
 #include "core/strmap.h"
@@ -328,13 +329,13 @@ static xrem_status sweep_score(const sweep_run *r, char **pred, const xrem_repor
 
 static xrem_status sweep_write_pred(const char *dir, const xrem_sweep_setting *st, const sweep_run *r, char **pred)
 {
-    char path[4400], tmp[4500];
+    char path[4200];
     snprintf(path, sizeof path, "%s/preds/%s.csv", dir, st->name);
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *fp = fopen(tmp, "wb");
-    if (!fp) return xrem_fail(XREM_ERR_IO, "%s: cannot create", tmp);
+    xrem_tmpfile t;
+    xrem_status s = xrem_tmpfile_open(&t, path);
+    if (s) return s;
     xrem_csv_writer w;
-    xrem_csv_writer_init(&w, fp);
+    xrem_csv_writer_init(&w, t.f);
     xrem_csv_put(&w, "study_id", (size_t)-1);
     xrem_csv_put(&w, "report", (size_t)-1);
     xrem_csv_end_row(&w);
@@ -343,12 +344,7 @@ static xrem_status sweep_write_pred(const char *dir, const xrem_sweep_setting *s
         xrem_csv_put(&w, pred[i], (size_t)-1);
         xrem_csv_end_row(&w);
     }
-    int bad = ferror(fp) | (fclose(fp) != 0);
-    if (bad || rename(tmp, path)) {
-        remove(tmp);
-        return xrem_fail(XREM_ERR_IO, "%s: write failed", path);
-    }
-    return XREM_OK;
+    return xrem_tmpfile_finish(&t, XREM_OK);
 }
 
 /* An explicit setting (a preset's) against the run: the K it asks for must be in the cached scores. */
@@ -512,6 +508,7 @@ xrem_status xrem_sweep(const xrem_sweep_config *c, xrem_sweep_summary *sum)
     cached_filter cf[2] = {{c->filter, NULL, 0, 0}, {c->filter_bs, NULL, 0, 0}};
     xrem_filter f[2] = {{"cached-nli", &cf[0], cached_judge, NULL}, {"cached-bertscore", &cf[1], cached_judge, NULL}};
     char path[4200];
+    xrem_tmpfile tcsv = {0}, tmd = {0};
     FILE *csv = NULL, *md = NULL;
     xrem_status s = run_open(c->run_dir, &r);
     if (!s && c->gt) s = xrem_reports_load(c->gt, NULL, NULL, &gt);
@@ -522,10 +519,10 @@ xrem_status xrem_sweep(const xrem_sweep_config *c, xrem_sweep_summary *sum)
     snprintf(path, sizeof path, "%s/preds", c->out);
     if (!s && ((mkdir(c->out, 0777) && errno != EEXIST) || (mkdir(path, 0777) && errno != EEXIST)))
         s = xrem_fail(XREM_ERR_IO, "%s: cannot create", path);
-    snprintf(path, sizeof path, "%s/table.csv.tmp", c->out);
-    if (!s && !(csv = fopen(path, "w"))) s = xrem_fail(XREM_ERR_IO, "%s: cannot create", path);
-    snprintf(path, sizeof path, "%s/table.md.tmp", c->out);
-    if (!s && !(md = fopen(path, "w"))) s = xrem_fail(XREM_ERR_IO, "%s: cannot create", path);
+    snprintf(path, sizeof path, "%s/table.csv", c->out);
+    if (!s && !(s = xrem_tmpfile_open(&tcsv, path))) csv = tcsv.f;
+    snprintf(path, sizeof path, "%s/table.md", c->out);
+    if (!s && !(s = xrem_tmpfile_open(&tmd, path))) md = tmd.f;
     if (!s) {
         fprintf(csv, "setting,k1,k2,k3,itm,filter,bleu2,words,scored\n");
         fprintf(md, "# xrem sweep of %s\n\n| setting | K1 | K2 | K3 | ITM | filter | BLEU-2 | words |\n"
@@ -567,16 +564,13 @@ xrem_status xrem_sweep(const xrem_sweep_config *c, xrem_sweep_summary *sum)
     if (md && !s && done.left_out)
         fprintf(md, "Left out of the grid, K2 above that K1's candidates (%s): %s.\n",
                 r.C == r.K1 + 1 ? "K1 + the empty one" : "K1: the run dropped the empty one", left);
-    int bad = (csv && fclose(csv) != 0) | (md && fclose(md) != 0);
-    if (!s && bad) s = xrem_fail(XREM_ERR_IO, "%s: write failed", c->out);
-    const char *names[] = {"table.csv", "table.md"};
-    for (int k = 0; k < 2; k++) {
-        char a[4300], b[4300];
-        snprintf(a, sizeof a, "%s/%s.tmp", c->out, names[k]);
-        snprintf(b, sizeof b, "%s/%s", c->out, names[k]);
-        if (!s && rename(a, b)) s = xrem_fail(XREM_ERR_IO, "%s: cannot rename into place", b);
-        if (s) remove(a);
-    }
+    /* the two tables appear together */
+    if (!s) s = xrem_tmpfile_close(&tcsv);
+    if (!s) s = xrem_tmpfile_close(&tmd);
+    if (!s) s = xrem_tmpfile_commit(&tcsv);
+    if (!s) s = xrem_tmpfile_commit(&tmd);
+    xrem_tmpfile_discard(&tcsv);
+    xrem_tmpfile_discard(&tmd);
     if (sum) *sum = done;
     free(pred);
     free(grid);
