@@ -135,8 +135,8 @@ while IFS='|' read -r name out cmd; do
 done <<<"$CMDS"
 
 # ---- run: a fresh run stopped by a full disk leaves no partial final-named output; --resume finishes it --
-# run.c renames run.h5, reports.csv and pred.csv into place one by one, so the first ones may already be
-# there when a later one fails: those must then be the complete outputs.
+# run.c writes and closes both CSVs under temporary names, then writes run.h5, then renames the CSVs: a
+# full disk leaves none of the three or all three (then complete).
 # shellcheck disable=SC2086
 n=$(measure "$T/run_measure" run $RUN_ARGS --out "$T/run_measure")
 [ "$n" -gt 0 ] || fail "[run] the shim saw no writes to $T/run_measure"
@@ -149,6 +149,8 @@ for b in $(budgets "$n"); do
     done
     [ -e "$out/run.h5" ] && ! "$BIN" dev compare-run "$out/run.h5" "$T/run/run.h5" >/dev/null &&
         fail "[run, $b bytes] $out/run.h5 is not the complete output"
+    made=$(for f in run.h5 reports.csv pred.csv; do [ -e "$out/$f" ] && echo "$f"; done | tr '\n' ' ')
+    case "$made" in "" | "run.h5 reports.csv pred.csv ") ;; *) fail "[run, $b bytes] only some outputs appeared: $made" ;; esac
 done
 out="$T/run_$((n / 2))"
 # shellcheck disable=SC2086

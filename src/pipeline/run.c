@@ -536,13 +536,13 @@ static int chunk_read(const run_ctx *x, run_chunk *c, const char *path)
 
 /* ---- outputs ---------------------------------------------------------------------------------- */
 
-static xrem_status write_csv_atomic(const char *path, const run_ctx *x, const run_chunk *all, int pred)
+/* reports.csv (pred 0) or pred.csv (pred 1) as a closed temporary, committed with the others */
+static xrem_status write_csv_tmp(xrem_tmpfile *t, const char *path, const run_ctx *x, const run_chunk *all, int pred)
 {
-    xrem_tmpfile t;
-    xrem_status s = xrem_tmpfile_open(&t, path);
+    xrem_status s = xrem_tmpfile_open(t, path);
     if (s) return s;
     xrem_csv_writer w;
-    xrem_csv_writer_init(&w, t.f);
+    xrem_csv_writer_init(&w, t->f);
     const char *head_pred[] = {"study_id", "report"}, *head_rep[] = {"dicom_id", "study_id", "Report Impression", "filtered"};
     for (int i = 0; i < (pred ? 2 : 4); i++) xrem_csv_put(&w, pred ? head_pred[i] : head_rep[i], (size_t)-1);
     xrem_csv_end_row(&w);
@@ -554,7 +554,7 @@ static xrem_status write_csv_atomic(const char *path, const run_ctx *x, const ru
         xrem_csv_put(&w, all->filtered[i], (size_t)-1);
         xrem_csv_end_row(&w);
     }
-    return xrem_tmpfile_finish(&t, XREM_OK);
+    return xrem_tmpfile_close(t);
 }
 
 /* rank[i, p]: the stage-1 rank of the retrieved report candidate p of image i is a piece of, K1
@@ -615,6 +615,28 @@ static xrem_status write_run_h5(const run_ctx *x, const run_chunk *a, const char
         return s;
     }
     return xrem_h5_commit(f);
+}
+
+/* The three outputs, as nearly together as a file system allows: both CSVs are written and closed
+ * under temporary names first (where a full disk would stop them), then run.h5 is written and
+ * renamed, and only then the CSVs are renamed; a failure before that leaves no new output. */
+static xrem_status run_write_outputs(const run_ctx *x, const run_chunk *all)
+{
+    const char *out = x->cfg->out;
+    char path[4200];
+    xrem_tmpfile t[2];
+    memset(t, 0, sizeof t);
+    snprintf(path, sizeof path, "%s/reports.csv", out);
+    xrem_status s = write_csv_tmp(&t[0], path, x, all, 0);
+    snprintf(path, sizeof path, "%s/pred.csv", out);
+    if (!s) s = write_csv_tmp(&t[1], path, x, all, 1);
+    snprintf(path, sizeof path, "%s/run.h5", out);
+    if (!s) s = write_run_h5(x, all, path);
+    for (int k = 0; k < 2 && !s; k++)
+        s = xrem_tmpfile_commit(&t[k]);
+    for (int k = 0; k < 2; k++)
+        xrem_tmpfile_discard(&t[k]);
+    return s;
 }
 
 /* ---- the run ---------------------------------------------------------------------------------- */
@@ -884,13 +906,7 @@ xrem_status xrem_run(const xrem_run_config *cfg, xrem_backend *be)
     if (!s) s = run_prepare_dir(cfg, &lock);
     if (!s) s = chunk_alloc(&all, (int)x.im.nsel, cfg, x.C);
     if (!s) s = run_chunks(&x, &all);
-    char path[4200];
-    snprintf(path, sizeof path, "%s/run.h5", cfg->out);
-    if (!s) s = write_run_h5(&x, &all, path);
-    snprintf(path, sizeof path, "%s/reports.csv", cfg->out);
-    if (!s) s = write_csv_atomic(path, &x, &all, 0);
-    snprintf(path, sizeof path, "%s/pred.csv", cfg->out);
-    if (!s) s = write_csv_atomic(path, &x, &all, 1);
+    if (!s) s = run_write_outputs(&x, &all);
     chunk_release(&all);
     run_release(&x);
     xrem_outlock_release(lock);
