@@ -74,7 +74,7 @@ xrem_status xrem_arena_init(xrem_arena *a, struct xrem_backend *be, size_t cap)
 {
     a->be = be;
     a->cap = cap;
-    a->used = a->high = 0;
+    a->used = 0;
     a->base = cap ? be->alloc(be, cap) : NULL;
     if (cap && !a->base)
         return xrem_fail(XREM_ERR_NOMEM, "cannot allocate a %.1f MiB activation arena on %s",
@@ -104,7 +104,6 @@ xrem_tensor xrem_arena_f32(xrem_arena *a, int ndim, const int64_t *ne)
     XREM_ASSERT(a->used + bytes <= a->cap);
     t.data = a->base + a->used;
     a->used += bytes;
-    if (a->used > a->high) a->high = a->used;
     return t;
 }
 

@@ -49,7 +49,7 @@ struct xrem_backend;
 typedef struct {
     struct xrem_backend *be;
     char *base;
-    size_t cap, used, high;
+    size_t cap, used;
 } xrem_arena;
 
 xrem_status xrem_arena_init(xrem_arena *a, struct xrem_backend *be, size_t cap);
