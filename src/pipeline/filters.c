@@ -9,7 +9,7 @@
 
 /* A batched pair's logits differ from the same pair alone by float rounding (other GEMM shapes, other
  * padding). A decision whose neutral-vs-rest margin is this small is re-decided alone, so batching
- * never changes one; measured: batched and alone differ by < 1e-5 on the test models' logits. */
+ * never changes one; measured: batched and alone differ by at most 1.3e-5 (tests/test_filter_batch.c). */
 #define NLI_RECHECK_MARGIN 1e-3f
 
 typedef struct {
@@ -36,6 +36,7 @@ static xrem_status nli_judge_batch(void *ctx, const char *const *premise, const 
                                    int *accept)
 {
     nli_filter *n = ctx;
+    if (B <= 0) return XREM_OK;
     float *logits = malloc(sizeof(float) * XREM_NLI_LABELS * (size_t)B);
     xrem_status s = logits ? XREM_OK : xrem_fail(XREM_ERR_NOMEM, "out of memory for %d NLI pairs", B);
     if (!s) s = xrem_nli_classify(n->nli, premise, hypothesis, B, XREM_NLI_MAX_LEN, logits, NULL);
