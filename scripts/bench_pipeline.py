@@ -35,8 +35,8 @@ What it does (every command it runs is recorded in OUT/pipeline.json with its wa
                 (each bench: one warm-up iteration, then the timed one, see src/cli/cmd_bench.c)
        embed    xrem embed on the corpus, wall time; its fixed cost (model load) measured by the same command on
                 the first 20 rows of the corpus and subtracted: reports/s = (n - n20) / (wall - wall20)
-       nli      direct timing: a 40-line C program compiled against build/libxrem_lib.a (the same library objects
-                as build/xrem) loads nli.h5 and classifies, one pair per call exactly as the filter asks
+       nli      direct timing: xrem_nli_timer (scripts/nli_timer.c, built by CMake beside xrem from the same
+                xrem_lib, on every build) loads nli.h5 and classifies, one pair per call as the sequential filter asks
                 (xrem_nli_classify(n = 1, max_len 384)), the pairs the reference's stage 3 judged in step 4 (so
                 both sides time the same pairs); one warm-up call, then the pairs repeated to >= 16 calls.
                 Also from the pipeline: xrem run --filter nli minus --filter none, per image.
@@ -329,75 +329,11 @@ def bench(log, xrem, what, weights, res, batch, length, threads, name):
             "wall_s": rec["wall_s"], "cores_busy": rec["cores_busy"]}
 
 
-HELPER_C = r"""
-/* bench_pipeline.py's NLI timer: one pair per call, as xrem's NLI filter asks (src/pipeline/filters.c). */
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-#include <time.h>
-#include "backend.h"
-#include "models/nli.h"
-#include "xrem/status.h"
-static double now(void) { struct timespec t; clock_gettime(CLOCK_MONOTONIC, &t); return t.tv_sec + t.tv_nsec * 1e-9; }
-int main(int argc, char **argv)
-{
-    if (argc != 5) { fprintf(stderr, "usage: nli_timer NLI.h5 PAIRS(NUL-separated) THREADS MIN_CALLS\n"); return 2; }
-    FILE *f = fopen(argv[2], "rb");
-    if (!f) return 2;
-    fseek(f, 0, SEEK_END); long sz = ftell(f); fseek(f, 0, SEEK_SET);
-    char *buf = malloc(sz + 1);
-    if (fread(buf, 1, sz, f) != (size_t)sz) return 2;
-    fclose(f); buf[sz] = 0;
-    int ns = 0; for (long i = 0; i < sz; i++) ns += buf[i] == 0;
-    const char **s = malloc(sizeof *s * (ns + 1));
-    for (long i = 0, k = 0, st = 0; i < sz; i++) if (!buf[i]) { s[k++] = buf + st; st = i + 1; }
-    int np = ns / 2, minc = atoi(argv[4]);
-    xrem_backend *be = NULL; xrem_nli *m = NULL;
-    double t0 = now();
-    if (xrem_backend_cpu_create(atoi(argv[3]), &be) || xrem_nli_load(argv[1], be, &m)) { fprintf(stderr, "%s\n", xrem_last_error()); return 1; }
-    double load = now() - t0;
-    int lab = -1;
-    t0 = now();
-    if (xrem_nli_classify(m, &s[0], &s[1], 1, XREM_NLI_MAX_LEN, NULL, &lab)) { fprintf(stderr, "%s\n", xrem_last_error()); return 1; }
-    double warm = now() - t0;
-    int reps = (minc + np - 1) / np; if (reps < 1) reps = 1;
-    char *labels = calloc(np + 1, 1);
-    t0 = now();
-    for (int r = 0; r < reps; r++)
-        for (int i = 0; i < np; i++) {
-            if (xrem_nli_classify(m, &s[2 * i], &s[2 * i + 1], 1, XREM_NLI_MAX_LEN, NULL, &lab)) { fprintf(stderr, "%s\n", xrem_last_error()); return 1; }
-            labels[i] = "enc?"[lab >= 0 && lab < 3 ? lab : 3];
-        }
-    double t = now() - t0;
-    printf("{\"load_s\":%.4f,\"warmup_s\":%.4f,\"pairs\":%d,\"reps\":%d,\"calls\":%d,\"seconds\":%.6f,\"labels\":\"%s\"}\n",
-           load, warm, np, reps, np * reps, t, labels);
-    xrem_nli_free(m); xrem_backend_free(be);
-    return 0;
-}
-"""
-
-
-def build_nli_timer(log, tmp, snap):
-    """Compile HELPER_C against the snapshot of build/libxrem_lib.a with the library's own compile flags and xrem's
-    link line."""
-    build = os.path.join(ROOT, "build")
-    with open(os.path.join(build, "CMakeFiles", "xrem_lib.dir", "flags.make")) as f:
-        fm = f.read()
-    flags = re.search(r"^C_FLAGS = (.*)$", fm, re.M).group(1).split()
-    incs = re.search(r"^C_INCLUDES = (.*)$", fm, re.M).group(1).split()
-    with open(os.path.join(build, "CMakeFiles", "xrem.dir", "link.txt")) as f:
-        link = f.read().split()
-    libs = []
-    for t in link[link.index("xrem") + 1:]:
-        if t.endswith(".a") and not t.startswith("/"):
-            t = os.path.join(snap, t)
-        libs.append(t)
-    src = os.path.join(tmp, "nli_timer.c")
-    exe = os.path.join(tmp, "nli_timer")
-    with open(src, "w") as f:
-        f.write(HELPER_C)
-    log.run(["cc"] + flags + incs + [src, "-o", exe] + libs, "compile nli_timer")
-    return exe
+def nli_timer_path(xrem):
+    """The NLI timer CMake builds beside xrem (scripts/nli_timer.c, target xrem_nli_timer, linked from the same
+    xrem_lib as xrem), or None."""
+    exe = os.path.join(os.path.dirname(xrem), "xrem_nli_timer")
+    return exe if os.access(exe, os.X_OK) else None
 
 
 # ----------------------------------------------------------------------------------------------------------
@@ -670,14 +606,15 @@ def markdown(meta, st, pipe):
     L += ["## How each number was taken", ""] + ["- " + x for x in meta["method"]] + [""]
     xb = meta["xrem_binary"]
     L += ["## Commands", "", "Temporary folder `$T` (deleted at the end); `$X` = `$T/bin/xrem`, a copy of %s taken at "
-          "the start (mtime %s, sha256 %s…; %s), with build/libxrem_lib.a and libxrem_eval.a beside it (other "
-          "engineers rebuild build/ meanwhile)." % (xb["path"], xb["mtime"], xb["sha256"][:16],
+          "the start (mtime %s, sha256 %s…; %s), with build/xrem_nli_timer beside it (other engineers rebuild "
+          "build/ meanwhile)." % (xb["path"], xb["mtime"], xb["sha256"][:16],
                                                     "up to date with the work tree by `make -n`"
                                                     if xb["make_n_up_to_date"] else
                                                     "NOT up to date with the work tree by `make -n`"), ""]
     for c in meta["commands"]:
         L.append("- %s (%.1f s): `%s`" % (c["what"], c["wall_s"], c["cmd"].replace(
-            os.path.join(meta["tmp"], "bin", "xrem"), "$X").replace(meta["tmp"], "$T")))
+            os.path.join(meta["tmp"], "bin", "xrem_nli_timer"), "$T/bin/xrem_nli_timer").replace(
+            os.path.join(meta["tmp"], "bin", "xrem "), "$X ").replace(meta["tmp"], "$T")))
     L += [""]
     if meta["notes"]:
         L += ["## Notes", ""] + ["- " + n for n in meta["notes"]] + [""]
@@ -707,6 +644,10 @@ def main():
         if not os.path.exists(p):
             print("bench_pipeline: %s %s not found" % (what, p), file=sys.stderr)
             return 2
+    if not nli_timer_path(xrem):
+        print("bench_pipeline: xrem_nli_timer not found beside %s: build it with cmake --build %s --target "
+              "xrem_nli_timer" % (xrem, os.path.dirname(xrem)), file=sys.stderr)
+        return 2
     torch.set_num_threads(a.threads)
     import transformers
     meta = {"command": "/usr/bin/python3 scripts/bench_pipeline.py " + " ".join(sys.argv[1:]),
@@ -731,14 +672,14 @@ def main():
     # a snapshot of the binary and its libraries: other engineers rebuild build/ while this runs
     snap = os.path.join(tmp, "bin")
     os.makedirs(snap)
-    for f_ in ("xrem", "libxrem_lib.a", "libxrem_eval.a"):
+    for f_ in ("xrem", "xrem_nli_timer"):
         shutil.copy2(os.path.join(os.path.dirname(xrem), f_), snap)
     meta["xrem_binary"] = {"path": xrem, "mtime": datetime.datetime.fromtimestamp(os.path.getmtime(xrem)).astimezone()
                            .isoformat(timespec="seconds"),
                            "sha256": subprocess.run(["sha256sum", xrem], capture_output=True, text=True)
                            .stdout.split()[0],
                            "make_n_up_to_date": not re.search(r"Building|Linking", subprocess.run(
-                               ["make", "-n", "xrem"], cwd=os.path.dirname(xrem), capture_output=True,
+                               ["make", "-n", "xrem", "xrem_nli_timer"], cwd=os.path.dirname(xrem), capture_output=True,
                                text=True).stdout)}
     xrem = os.path.join(snap, "xrem")
     P = {k: os.path.join(tmp, v) for k, v in (("corpus_csv", "corpus.csv"), ("gt", "gt.csv"), ("cxr", "cxr.h5"),
@@ -755,7 +696,7 @@ def main():
         log.run([xrem, "dev", "random-weights", "--arch", "albef_itm", "--preset", "full", "--vocab", a.vocab,
                  "--seed", str(SEED_ITM), "--out", P["itm"]], "itm weights")
         P["nli"], meta["nli_model"] = make_nli(tmp, a.vocab, P["corpus_csv"], log)
-        timer = build_nli_timer(log, tmp, snap)
+        timer = os.path.join(snap, "xrem_nli_timer")
 
         # ---- 2. stage benches
         vb = a.vit_batch
@@ -855,9 +796,9 @@ def main():
             "the bench's own synthetic pixels and token ids (src/cli/cmd_bench.c).",
             "corpus embedding rate: (reports(corpus) - reports(20 rows)) / (wall(corpus) - wall(20 rows)) of "
             "`xrem embed`, so the model load is not counted.",
-            "NLI pairs/s (xrem): a small C program built by this script against build/libxrem_lib.a (xrem's own "
-            "library objects, its compile flags) loads nli.h5 and calls xrem_nli_classify with one pair per call "
-            "(as src/pipeline/filters.c does) on exactly the pairs the reference's stage 3 judged, repeated to >= "
+            "NLI pairs/s (xrem): xrem_nli_timer (scripts/nli_timer.c, built by CMake beside xrem from the same "
+            "xrem_lib) loads nli.h5 and calls xrem_nli_classify with one pair per call (as the sequential stage-3 "
+            "loop asks) on exactly the pairs the reference's stage 3 judged, repeated to >= "
             "16 calls after one warm-up call. Reference: the NLIJudge calls timed inside its stage 3. Label "
             "agreement of the two on those pairs: %d/%d." % (nli_label_agree, len(pairs)),
             "xrem run: `--batch 1`, so each image is its own chunk file; per image = (mtime of the last chunk - "

@@ -403,7 +403,7 @@ static void cmp_corpus(cmp_ctx *c)
  * golden has a result for (filtered_hashjudge_k<K3>_sha256). */
 static void cmp_filter_loop(cmp_ctx *c, char **imp)
 {
-    const xrem_filter judge = {"hash", NULL, dev_hash_judge, NULL};
+    const xrem_filter judge = {"hash", NULL, dev_hash_judge, NULL, NULL};
     for (int k3 = 1; k3 <= 8; k3++) {
         char name[64], field[64];
         snprintf(name, sizeof name, "filtered_hashjudge_k%d_sha256", k3);

@@ -189,10 +189,15 @@ xrem_status xrem_bert_seqs_run(const xrem_bert_seqs *p, int32_t pad, int max_B, 
     xrem_status s = ids ? XREM_OK : xrem_fail(XREM_ERR_NOMEM, "out of memory");
     for (int k0 = 0, B; !s && k0 < n; k0 += B) {
         int T = p->len[p->order[k0]];
+        int64_t real = T;
         for (B = 1; k0 + B < n && B < max_B; B++) {
             const int t = p->len[p->order[k0 + B]];
-            if ((int64_t)(B + 1) * t > max_tokens) break;
+            /* padded tokens cost as much as real ones: a longer sequence that would make more than a
+             * fifth of the batch padding starts the next batch (few sequences of mixed lengths, e.g.
+             * stage 3's pairs of one step, would otherwise run mostly on padding) */
+            if ((int64_t)(B + 1) * t > max_tokens || (int64_t)(B + 1) * t * 4 > (real + t) * 5) break;
             T = t;
+            real += t;
         }
         int32_t *types = ids + (size_t)B * T, *mask = types + (size_t)B * T;
         bc_fill(p, pad, k0, B, T, ids, mask);

@@ -73,7 +73,8 @@ typedef xrem_status (*xrem_bert_batch_fn)(void *user, const int *idx, int B, int
                                           const int32_t *mask);
 
 /* Runs sorted p (n > 0) in batches of at most max_B sequences of similar length whose padded size
- * B*T stays within max_tokens (beyond the first sequence), calling fn for each. */
+ * B*T stays within max_tokens (beyond the first sequence) and is at most 5/4 of their real tokens,
+ * calling fn for each. */
 xrem_status xrem_bert_seqs_run(const xrem_bert_seqs *p, int32_t pad, int max_B, int max_tokens, xrem_bert_batch_fn fn,
                                void *user);
 

@@ -53,7 +53,7 @@ xrem_status xrem_bertscore_filter_create(const char *weights, int layer, xrem_ba
     }
     snprintf(c->name, sizeof c->name, "bertscore:%s:L%d:%.64s", model, xrem_bertscore_layer(c->bs),
              xrem_bertscore_sha256(c->bs));
-    c->f = (xrem_filter){c->name, c, bs_judge, bs_release};
+    c->f = (xrem_filter){c->name, c, bs_judge, bs_release, NULL};
     *out = &c->f;
     return XREM_OK;
 }

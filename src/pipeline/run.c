@@ -65,30 +65,98 @@ static char *join_with(char *const *texts, const int32_t *order, int K, const ch
     return r;
 }
 
-xrem_status xrem_filter_apply(const xrem_filter *f, char *const *pieces, int64_t n, int k3, char **out)
+/* One image's stage-3 loop: the report so far (room for every piece), the piece judged next. */
+typedef struct {
+    char *report;
+    size_t len;
+    int64_t next;
+    int added;
+} filter_loop;
+
+/* One lock-step step: the decisions for k pairs. A failed batch is redone pair by pair, so the error
+ * (*bad: the pair) names the image whose pair failed. */
+static xrem_status filter_judge_step(const xrem_filter *f, const char **prem, const char **hyp, int k, int *accept,
+                                     int *bad)
 {
-    size_t cap = 1;
-    for (int64_t i = 0; i < n; i++) cap += strlen(pieces[i]) + 1;
-    char *report = malloc(cap);
-    if (!report) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
-    strcpy(report, pieces[0]);
-    int added = 1;
-    for (int64_t i = 1; i < n; i++) {
-        int accept = 0;
-        xrem_status s = f->judge(f->ctx, report, pieces[i], &accept);
+    *bad = -1;
+    if (f->judge_batch && !f->judge_batch(f->ctx, prem, hyp, k, accept)) return XREM_OK;
+    for (int j = 0; j < k; j++) {
+        xrem_status s = f->judge(f->ctx, prem[j], hyp[j], &accept[j]);
         if (s) {
-            free(report);
+            *bad = j;
             return s;
         }
-        if (accept) {
-            strcat(report, " ");
-            strcat(report, pieces[i]);
-            added++;
-        }
-        if (added >= k3) break; /* checked after every test, as the reference does */
     }
-    *out = report;
     return XREM_OK;
+}
+
+static xrem_status filter_loops_init(filter_loop *st, char *const *const *pieces, const int64_t *n, int m)
+{
+    for (int j = 0; j < m; j++) {
+        size_t cap = 1;
+        for (int64_t i = 0; i < n[j]; i++) cap += strlen(pieces[j][i]) + 1;
+        if (!(st[j].report = malloc(cap))) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+        st[j].len = strlen(pieces[j][0]);
+        memcpy(st[j].report, pieces[j][0], st[j].len + 1);
+        st[j].next = 1;
+        st[j].added = 1;
+    }
+    return XREM_OK;
+}
+
+/* Image j's decision on its piece l->next: append ' ' + piece when accepted; the loop ends once k3
+ * texts are in, checked after every test as the reference does. */
+static void filter_loop_advance(filter_loop *l, const char *piece, int accept, int64_t n, int k3)
+{
+    if (accept) {
+        const size_t pl = strlen(piece);
+        l->report[l->len] = ' ';
+        memcpy(l->report + l->len + 1, piece, pl + 1);
+        l->len += pl + 1;
+        l->added++;
+    }
+    l->next = l->added >= k3 ? n : l->next + 1;
+}
+
+xrem_status xrem_filter_apply_many(const xrem_filter *f, char *const *const *pieces, const int64_t *n, int m, int k3,
+                                   char **out, int *failed)
+{
+    if (failed) *failed = -1;
+    if (m <= 0) return XREM_OK;
+    filter_loop *st = calloc((size_t)m, sizeof *st);
+    const char **prem = malloc(sizeof *prem * (size_t)m), **hyp = malloc(sizeof *hyp * (size_t)m);
+    int *who = malloc(sizeof *who * (size_t)m), *accept = malloc(sizeof *accept * (size_t)m);
+    xrem_status s = st && prem && hyp && who && accept ? XREM_OK : xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    if (!s) s = filter_loops_init(st, pieces, n, m);
+    while (!s) {
+        int k = 0, bad = -1;
+        for (int j = 0; j < m; j++)
+            if (st[j].next < n[j]) {
+                who[k] = j;
+                prem[k] = st[j].report;
+                hyp[k++] = pieces[j][st[j].next];
+            }
+        if (!k) break;
+        s = filter_judge_step(f, prem, hyp, k, accept, &bad);
+        if (s && failed && bad >= 0) *failed = who[bad];
+        for (int q = 0; !s && q < k; q++)
+            filter_loop_advance(&st[who[q]], hyp[q], accept[q], n[who[q]], k3);
+    }
+    for (int j = 0; j < m; j++) {
+        out[j] = s || !st ? NULL : st[j].report;
+        if (s && st) free(st[j].report);
+    }
+    free(st);
+    free(prem);
+    free(hyp);
+    free(who);
+    free(accept);
+    return s;
+}
+
+xrem_status xrem_filter_apply(const xrem_filter *f, char *const *pieces, int64_t n, int k3, char **out)
+{
+    return xrem_filter_apply_many(f, &pieces, &n, 1, k3, out, NULL);
 }
 
 /* ---- the images and their ids ---------------------------------------------------------------- */
@@ -428,17 +496,25 @@ static xrem_status chunk_stage2(run_ctx *x, run_chunk *c, float *raw)
     return s;
 }
 
+/* Stage 3 for the chunk's images in lock-step: one judge call per step over every image still in its
+ * loop (the NLI model runs a batch instead of one pair), the same decisions as image by image. */
 static xrem_status chunk_stage3(run_ctx *x, run_chunk *c)
 {
-    for (int i = 0; i < c->n; i++) {
-        char **p = NULL;
-        int64_t n = 0;
-        xrem_status s = xrem_str_split(c->impression[i], DELIM, &p, &n);
-        if (!s && x->cfg->filter) s = xrem_filter_apply(x->cfg->filter, p, n, x->cfg->k3, &c->filtered[i]);
-        else if (!s && !(c->filtered[i] = strdup(p[0]))) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
-        xrem_strings_free(p, n);
-        if (s) return xrem_fail_context(s, "filter, image row %d", c->rows[i]);
-    }
+    char ***p = calloc((size_t)c->n, sizeof *p);
+    int64_t *np = calloc((size_t)c->n, sizeof *np);
+    xrem_status s = p && np ? XREM_OK : xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    int bad = -1;
+    for (int i = 0; !s && i < c->n; i++)
+        if ((s = xrem_str_split(c->impression[i], DELIM, &p[i], &np[i]))) bad = i;
+    if (!s && x->cfg->filter)
+        s = xrem_filter_apply_many(x->cfg->filter, (char *const *const *)p, np, c->n, x->cfg->k3, c->filtered, &bad);
+    for (int i = 0; !s && !x->cfg->filter && i < c->n; i++)
+        if (!(c->filtered[i] = strdup(p[i][0]))) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    for (int i = 0; p && i < c->n; i++) xrem_strings_free(p[i], np[i]);
+    free(p);
+    free(np);
+    if (s && bad >= 0) return xrem_fail_context(s, "filter, image row %d", c->rows[bad]);
+    if (s) return xrem_fail_context(s, "filter, image rows %d..%d", c->rows[0], c->rows[c->n - 1]);
     return XREM_OK;
 }
 

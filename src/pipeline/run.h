@@ -33,6 +33,10 @@ typedef struct {
     void *ctx;
     xrem_status (*judge)(void *ctx, const char *premise, const char *hypothesis, int *accept);
     void (*release)(void *ctx); /* frees ctx (and the filter when it lives inside ctx) */
+    /* Optional: n pairs at once, accept[i] for (premise[i], hypothesis[i]); must give each pair the
+     * decision judge gives it alone. NULL: stage 3 calls judge pair by pair. */
+    xrem_status (*judge_batch)(void *ctx, const char *const *premise, const char *const *hypothesis, int n,
+                               int *accept);
 } xrem_filter;
 
 typedef struct {
@@ -60,5 +64,12 @@ xrem_status xrem_str_split(const char *s, const char *delim, char ***pieces, int
 /* The reference's stage-3 loop over pieces (see m2trans_nli_filter.py): report = p[0]; for
  * i >= 1: judge(report, p[i]) and append ' ' + p[i] when accepted; stop once k3 are in. */
 xrem_status xrem_filter_apply(const xrem_filter *f, char *const *pieces, int64_t n, int k3, char **out);
+/* xrem_filter_apply for m images in lock-step: at each step one judge_batch call over every image
+ * still in its loop (its report so far, its next piece); judge pair by pair when the filter has no
+ * judge_batch. pieces[j], n[j]: image j's pieces; out [m]. Each image gets exactly the judge calls,
+ * in the same order, and the report xrem_filter_apply gives it. On failure out is all NULL and
+ * *failed (if not NULL) is the image whose pair failed, or -1 (e.g. out of memory). */
+xrem_status xrem_filter_apply_many(const xrem_filter *f, char *const *const *pieces, const int64_t *n, int m, int k3,
+                                   char **out, int *failed);
 
 #endif

@@ -506,7 +506,8 @@ xrem_status xrem_sweep(const xrem_sweep_config *c, xrem_sweep_summary *sum)
     xrem_bleu_ws *ws = NULL;
     /* one decision cache per filter kind: [0] NLI, [1] BERTScore */
     cached_filter cf[2] = {{c->filter, NULL, 0, 0}, {c->filter_bs, NULL, 0, 0}};
-    xrem_filter f[2] = {{"cached-nli", &cf[0], cached_judge, NULL}, {"cached-bertscore", &cf[1], cached_judge, NULL}};
+    xrem_filter f[2] = {{"cached-nli", &cf[0], cached_judge, NULL, NULL},
+                        {"cached-bertscore", &cf[1], cached_judge, NULL, NULL}};
     char path[4200];
     xrem_tmpfile tcsv = {0}, tmd = {0};
     FILE *csv = NULL, *md = NULL;
