@@ -169,6 +169,39 @@ try:
     fail("semb without chexbert accepted")
 except xrem.XremError as e:
     print(f"  ok: option error: {e}")
+
+# X-REM through the package (xrem.embed, xrem.run over include/xrem/run.h) = the package's CLI, byte for
+# byte, on small random-weight models and synthetic images (the IU reports as the corpus)
+vocab = os.path.join(data, "bert-base-uncased-vocab.txt") if data else ""
+if tgz and os.path.exists(tgz) and os.path.exists(vocab):
+    def sh(*a):
+        r = subprocess.run([cli, *a], capture_output=True, text=True)
+        if r.returncode:
+            fail(f"package CLI {' '.join(a[:2])}: {r.stderr.strip()}")
+        return r
+    sh("dev", "random-weights", "--arch", "albef_retrieval", "--preset", "small", "--vocab", vocab, "--seed", "11", "--out", "ret.h5")
+    sh("dev", "random-weights", "--arch", "albef_itm", "--preset", "small", "--vocab", vocab, "--seed", "15", "--out", "itm.h5")
+    sh("dev", "synth-images", "--n", "5", "--seed", "7", "--out", "cxr.h5")
+    sh("dev", "iu-reports", "--tgz", tgz, "--corpus", "xc.csv", "--gt", "xg.csv", "--test-every", "10", "--corpus-max", "60")
+    counts = xrem.embed("ret.h5", "xc.csv", "py_corpus.h5")
+    sh("embed", "--weights", "ret.h5", "--corpus", "xc.csv", "--out", "cli_corpus.h5")
+    nli = os.path.join(root, "tests", "golden", "nli_small.weights.h5")
+    kw = dict(itm="itm.h5", nli=nli, k1=5, k2=3, res_retrieval=32, res_itm=48, batch=2)
+    pred = xrem.run("ret.h5", "cxr.h5", "py_corpus.h5", "py_run", **kw)
+    sh("run", "--retrieval", "ret.h5", "--itm", "itm.h5", "--nli", nli, "--images", "cxr.h5", "--corpus", "cli_corpus.h5",
+       "--out", "cli_run", "--k1", "5", "--k2", "3", "--res-retrieval", "32", "--res-itm", "48", "--batch", "2")
+    same = all(open(f"py_run/{f}", "rb").read() == open(f"cli_run/{f}", "rb").read() for f in ("pred.csv", "reports.csv"))
+    if not same or len(pred) != 5 or counts["reports"] <= 0:
+        fail(f"xrem.run/embed differ from the CLI (pred/reports equal: {same}, {len(pred)} rows, counts {counts})")
+    else:
+        print(f"  ok: xrem.embed ({counts['reports']} reports) and xrem.run give the CLI's pred.csv and reports.csv byte for byte")
+    try:
+        xrem.run("ret.h5", "cxr.h5", "py_corpus.h5", "py_run2", k1=5)
+        fail("xrem.run without itm accepted")
+    except xrem.XremError as e:
+        print(f"  ok: run option error: {e}")
+else:
+    print("  (no shared data: xrem.embed/xrem.run not checked)")
 print(f"test_python_pkg: {fails} failure(s)")
 sys.exit(1 if fails else 0)
 PY

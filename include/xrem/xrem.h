@@ -7,6 +7,7 @@
  *   xrem/status.h   how every function reports failure (xrem_status, xrem_last_error)
  *   xrem/backend.h  where models run: xrem_backend_create("cpu" | "cuda" | "cuda:N")
  *   xrem/eval.h     report-generation metrics: xrem_eval_run and its result
+ *   xrem/run.h      X-REM itself: embed a corpus, generate reports (xrem_job_run)
  *   xrem/progress.h how long work reports how far it has got (the library never prints)
  *
  * Build against the installed library with pkg-config:
@@ -53,6 +54,7 @@
 #include "xrem/backend.h"
 #include "xrem/eval.h"
 #include "xrem/progress.h"
+#include "xrem/run.h"
 
 #define XREM_VERSION_MAJOR 0
 #define XREM_VERSION_MINOR 1

@@ -79,3 +79,22 @@ int xrem_arg_backend_create(int argc, char **argv, const char *cmd, int threads,
     fprintf(stderr, "xrem %s: %s\n", cmd, xrem_last_error());
     return 1;
 }
+
+int xrem_arg_job_opts(int argc, char **argv, const char *cmd, xrem_job_kind kind, const char *const *known,
+                      const char *const *bool_flags, xrem_job_opts **o)
+{
+    xrem_status s = xrem_job_opts_create(kind, o);
+    for (int i = 0; !s && known[i]; i++) {
+        if (!strcmp(known[i], "--threads") || !strcmp(known[i], "--backend")) continue;
+        const char *v = xrem_arg_str(argc, argv, known[i]);
+        if (v) s = xrem_job_opts_set(*o, known[i] + 2, v);
+    }
+    for (int i = 0; !s && bool_flags && bool_flags[i]; i++)
+        if (xrem_arg_flag(argc, argv, bool_flags[i])) s = xrem_job_opts_set(*o, bool_flags[i] + 2, "1");
+    if (!s) s = xrem_job_opts_check(*o);
+    if (!s) return 0;
+    fprintf(stderr, "xrem %s: %s\n", cmd, xrem_last_error());
+    xrem_job_opts_free(*o);
+    *o = NULL;
+    return s == XREM_ERR_ARG ? 2 : 1;
+}

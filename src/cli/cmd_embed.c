@@ -6,9 +6,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
-#include "core/outpath.h"
-#include "core/pandas_na.h"
-#include "pipeline/corpus.h"
+#include "xrem/run.h"
 
 static const char *const embed_known[] = {"--weights", "--corpus", "--out", "--column", "--threads", "--batch",
                                           "--max-len", "--backend", "--pandas", NULL};
@@ -25,36 +23,25 @@ int xrem_cmd_embed(int argc, char **argv)
         return argc < 2 ? 2 : 0;
     }
     if (xrem_arg_check(argc, argv, "embed", embed_known, NULL)) return 2;
-    const char *w = xrem_arg_str(argc, argv, "--weights"), *in = xrem_arg_str(argc, argv, "--corpus");
-    const char *out = xrem_arg_str(argc, argv, "--out"), *col = xrem_arg_str(argc, argv, "--column");
     int ok = 1;
     int threads = (int)xrem_arg_int(argc, argv, "--threads", 0, 0, 1024, &ok);
-    int batch = (int)xrem_arg_int(argc, argv, "--batch", 256, 1, 65536, &ok);
-    int max_len = (int)xrem_arg_int(argc, argv, "--max-len", 25, 2, 512, &ok);
-    int pandas = (int)xrem_arg_int(argc, argv, "--pandas", XREM_PANDAS_DEFAULT, 1, 2, &ok);
     if (!ok) return 2;
-    if (!w || !in || !out) {
-        fprintf(stderr, "xrem embed: --weights, --corpus and --out are required\n");
-        return 2;
-    }
+    xrem_job_opts *o = NULL;
+    int rc = xrem_arg_job_opts(argc, argv, "embed", XREM_JOB_EMBED, embed_known, NULL, &o);
     xrem_backend *be = NULL;
-    xrem_albef *m = NULL;
-    xrem_corpus c = {0};
-    if (xrem_out_not_input(NULL, out, (const char *const[]){w, in, NULL})) {
-        fprintf(stderr, "xrem embed: %s\n", xrem_last_error());
-        return 1;
-    }
-    if (xrem_arg_backend_create(argc, argv, "embed", threads, &be)) return 1;
-    xrem_status s = xrem_albef_load(w, be, 0, &m);
-    if (!s) s = xrem_corpus_read_csv(in, col ? col : "report", pandas, &c);
-    if (!s)
-        fprintf(stderr, "xrem embed: %lld reports (%lld empty/NaN and %lld duplicates dropped, as the reference does)\n",
-                (long long)c.n, (long long)c.dropped_na, (long long)c.dropped_dup);
+    if (!rc && xrem_arg_backend_create(argc, argv, "embed", threads, &be)) rc = 1;
     xrem_progress progress = xrem_cli_progress("embed");
-    if (!s) s = xrem_corpus_embed(&c, m, max_len, batch, in, out, &progress);
-    if (s) fprintf(stderr, "xrem embed: %s\n", xrem_last_error());
-    xrem_corpus_release(&c);
-    xrem_albef_free(m);
+    if (!rc) xrem_job_opts_set_progress(o, progress.fn, progress.user);
+    if (!rc && xrem_job_run(o, be)) {
+        fprintf(stderr, "xrem embed: %s\n", xrem_last_error());
+        rc = 1;
+    } else if (!rc) {
+        int64_t n, na, dup;
+        xrem_job_embed_counts(o, &n, &na, &dup);
+        fprintf(stderr, "xrem embed: %lld reports (%lld empty/NaN and %lld duplicates dropped, as the reference does)\n",
+                (long long)n, (long long)na, (long long)dup);
+    }
+    xrem_job_opts_free(o);
     xrem_backend_free(be);
-    return s ? 1 : 0;
+    return rc;
 }

@@ -5,8 +5,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
-#include "pipeline/filters.h"
-#include "pipeline/run.h"
+#include "xrem/run.h"
 
 static const char *const run_known[] = {"--retrieval", "--itm", "--nli", "--images", "--corpus", "--out", "--reports",
                                         "--ids", "--k1", "--k2", "--k3", "--filter", "--batch", "--threads",
@@ -30,49 +29,21 @@ int xrem_cmd_run(int argc, char **argv)
     }
     if (xrem_arg_check(argc, argv, "run", run_known, run_flags)) return 2;
     int ok = 1;
-    xrem_run_config c = {0};
-    c.retrieval = xrem_arg_str(argc, argv, "--retrieval");
-    c.itm = xrem_arg_str(argc, argv, "--itm");
-    c.images = xrem_arg_str(argc, argv, "--images");
-    c.corpus = xrem_arg_str(argc, argv, "--corpus");
-    c.out = xrem_arg_str(argc, argv, "--out");
-    c.reports = xrem_arg_str(argc, argv, "--reports");
-    c.ids = xrem_arg_str(argc, argv, "--ids");
-    c.use_itm = !xrem_arg_flag(argc, argv, "--no-itm");
-    c.drop_empty = xrem_arg_flag(argc, argv, "--drop-empty-candidate");
-    c.resume = xrem_arg_flag(argc, argv, "--resume");
-    const char *filter = xrem_arg_str(argc, argv, "--filter");
-    if (!filter) filter = c.use_itm ? "nli" : "none";
-    const int is_bs = !strcmp(filter, "bertscore");
-    c.k1 = (int)xrem_arg_int(argc, argv, "--k1", c.use_itm ? 50 : 2, 0, 1 << 20, &ok);
-    c.k2 = (int)xrem_arg_int(argc, argv, "--k2", 10, 0, 1 << 20, &ok);
-    c.k3 = (int)xrem_arg_int(argc, argv, "--k3", is_bs ? 3 : 2, 0, 1 << 20, &ok);
-    c.batch = (int)xrem_arg_int(argc, argv, "--batch", 4, 1, 4096, &ok);
-    c.threads = (int)xrem_arg_int(argc, argv, "--threads", 0, 0, 1024, &ok);
-    c.res_retrieval = (int)xrem_arg_int(argc, argv, "--res-retrieval", 256, 16, 8192, &ok);
-    c.res_itm = (int)xrem_arg_int(argc, argv, "--res-itm", 384, 16, 8192, &ok);
+    int threads = (int)xrem_arg_int(argc, argv, "--threads", 0, 0, 1024, &ok);
     if (!ok) return 2;
-    if (!c.retrieval || !c.images || !c.corpus || !c.out || (c.use_itm && !c.itm)) {
-        fprintf(stderr, "xrem run: --retrieval, --images, --corpus, --out (and --itm unless --no-itm) are required\n");
-        return 2;
-    }
-    if (!c.use_itm && strcmp(filter, "none")) {
-        fprintf(stderr, "xrem run: --no-itm runs the cosine ablation (top-K1 joined with a space): use --filter none\n");
-        return 2;
-    }
+    xrem_job_opts *o = NULL;
+    int rc = xrem_arg_job_opts(argc, argv, "run", XREM_JOB_RUN, run_known, run_flags, &o);
     xrem_backend *be = NULL;
-    xrem_filter *f = NULL;
-    if (xrem_arg_backend_create(argc, argv, "run", c.threads, &be)) return 1;
-    xrem_status s = XREM_OK;
-    if (is_bs) s = xrem_bertscore_filter_create(xrem_arg_str(argc, argv, "--bertscore-model"), 5, be, &f);
-    else if (!s && strcmp(filter, "none")) s = xrem_filter_create(filter, xrem_arg_str(argc, argv, "--nli"), be, &f);
-    c.filter = f;
+    if (!rc && xrem_arg_backend_create(argc, argv, "run", threads, &be)) rc = 1;
     xrem_progress progress = xrem_cli_progress("run");
-    c.progress = &progress;
-    if (!s) s = xrem_run(&c, be);
-    if (s) fprintf(stderr, "xrem run: %s\n", xrem_last_error());
-    else fprintf(stderr, "xrem run: wrote %s/run.h5, reports.csv, pred.csv\n", c.out);
-    xrem_filter_free(f);
+    if (!rc) xrem_job_opts_set_progress(o, progress.fn, progress.user);
+    if (!rc && xrem_job_run(o, be)) {
+        fprintf(stderr, "xrem run: %s\n", xrem_last_error());
+        rc = 1;
+    } else if (!rc) {
+        fprintf(stderr, "xrem run: wrote %s/run.h5, reports.csv, pred.csv\n", xrem_arg_str(argc, argv, "--out"));
+    }
+    xrem_job_opts_free(o);
     xrem_backend_free(be);
-    return s ? 1 : 0;
+    return rc;
 }

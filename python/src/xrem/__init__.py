@@ -5,6 +5,8 @@
     res.per_report      # pandas DataFrame, the columns of `xrem eval`'s per_report.csv
     res.summary         # dict, as summary.json
     res.signature       # every setting that changes a number
+    xrem.embed("retrieval.h5", "train_impressions.csv", "corpus.h5")          # as `xrem embed`
+    pred = xrem.run("retrieval.h5", "cxr.h5", "corpus.h5", "run", itm="itm.h5", nli="nli.h5")  # `xrem run`
 
 Every number comes from xrem_eval_run (include/xrem/eval.h), the entry `xrem eval` calls, so the
 two cannot disagree. The binding is ctypes (no compiled extension); ctypes releases the GIL for
@@ -19,7 +21,7 @@ import math
 import numbers
 import os
 
-__all__ = ["evaluate", "bleu2", "EvalResult", "XremError", "library_path", "version"]
+__all__ = ["evaluate", "bleu2", "embed", "run", "EvalResult", "XremError", "library_path", "version"]
 __version__ = "0.1.0"
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -77,6 +79,14 @@ def _L():
         "xrem_eval_result_format": ([P, S, ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t)], S),
         "xrem_eval_text_free": ([P], None),
         "xrem_eval_result_write": ([P, ctypes.c_char_p], S),
+        "xrem_backend_create": ([ctypes.c_char_p, S, ctypes.POINTER(P)], S),
+        "xrem_backend_free": ([P], None),
+        "xrem_job_opts_create": ([S, ctypes.POINTER(P)], S),
+        "xrem_job_opts_free": ([P], None),
+        "xrem_job_opts_set": ([P, ctypes.c_char_p, ctypes.c_char_p], S),
+        "xrem_job_opts_check": ([P], S),
+        "xrem_job_run": ([P, P], S),
+        "xrem_job_embed_counts": ([P, ctypes.POINTER(I64), ctypes.POINTER(I64), ctypes.POINTER(I64)], None),
     }
     for name, (args, res) in sigs.items():
         f = getattr(lib, name)
@@ -286,3 +296,50 @@ def bleu2(gt_texts, pred_texts):
     res = evaluate(pd.DataFrame({"study_id": ids, "report": gt_texts}),
                    pd.DataFrame({"study_id": ids, "report": pred_texts}), metrics="bleu2", bootstrap=0)
     return res.column("bleu2").tolist()
+
+
+def _job(kind, opts, backend, threads):
+    """One library job (include/xrem/run.h) with `xrem embed`/`xrem run`'s option names."""
+    L = _L()
+    o, be = ctypes.c_void_p(), ctypes.c_void_p()
+    _check(L.xrem_job_opts_create(kind, ctypes.byref(o)))
+    try:
+        for k, v in opts.items():
+            if v is None or v is False:
+                continue
+            _check(L.xrem_job_opts_set(o, _b(k), b"1" if v is True else _b(v)))
+        _check(L.xrem_job_opts_check(o))
+        _check(L.xrem_backend_create(_b(backend), int(threads), ctypes.byref(be)))
+        _check(L.xrem_job_run(o, be))
+        if kind == 0:
+            n, na, dup = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
+            L.xrem_job_embed_counts(o, ctypes.byref(n), ctypes.byref(na), ctypes.byref(dup))
+            return {"reports": n.value, "dropped_na": na.value, "dropped_duplicates": dup.value}
+        return None
+    finally:
+        L.xrem_backend_free(be)
+        L.xrem_job_opts_free(o)
+
+
+def embed(weights, corpus, out, column="report", max_len=None, batch=None, pandas=None, backend="cpu", threads=0):
+    """Embed a report corpus CSV into corpus.h5 with the retrieval model, as `xrem embed` does.
+
+    Returns the counts of reports kept and dropped (empty/NaN, duplicates). Raises XremError.
+    """
+    return _job(0, {"weights": weights, "corpus": corpus, "out": out, "column": column, "max-len": max_len,
+                    "batch": batch, "pandas": pandas}, backend, threads)
+
+
+def run(retrieval, images, corpus, out, itm=None, nli=None, k1=None, k2=None, k3=None, filter=None, no_itm=False,
+        drop_empty_candidate=False, reports=None, ids=None, batch=None, resume=False, bertscore_model=None,
+        res_retrieval=None, res_itm=None, backend="cpu", threads=0):
+    """X-REM as `xrem run` does (same defaults: K1 50, K2 10, K3 2, the NLI filter); writes OUT/run.h5,
+    reports.csv and pred.csv and returns pred.csv as a DataFrame (study_id, report)."""
+    import pandas as pd
+
+    _job(1, {"retrieval": retrieval, "itm": itm, "nli": nli, "images": images, "corpus": corpus, "out": out,
+             "reports": reports, "ids": ids, "k1": k1, "k2": k2, "k3": k3, "filter": filter, "no-itm": no_itm,
+             "drop-empty-candidate": drop_empty_candidate, "batch": batch, "resume": resume,
+             "bertscore-model": bertscore_model, "res-retrieval": res_retrieval, "res-itm": res_itm},
+         backend, threads)
+    return pd.read_csv(f"{out}/pred.csv", keep_default_na=False)
