@@ -5,7 +5,9 @@
  *   2. the ITM path (xrem_albef_itm_sets, packed) against the padded BERT layers on every pair
  *      (xrem_bert_layers), on the small ITM golden's model and inputs with a mask that has a masked
  *      token inside a text and a text with no unmasked token (which the padded computation attends
- *      over uniformly): the last fusion layer's states on every kept token. */
+ *      over uniformly): the last fusion layer's states on every kept token;
+ *   3. the ITC text features (xrem_albef_encode_texts, packed) the same way on the small retrieval
+ *      golden: the last text-only layer's states. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -235,6 +237,69 @@ static int check_itm(void)
     return 0;
 }
 
+/* ITC text features (xrem_albef_encode_texts, packed) against the padded text layers, same mask edits */
+static int check_texts(void)
+{
+    xrem_h5 *g = NULL;
+    xrem_albef *m = NULL;
+    int32_t *ids = NULL, *mask = NULL;
+    int64_t tne[4];
+    CHECK_OK(xrem_h5_open(xrem_test_src("tests/golden/albef_small_retrieval.golden.h5"), &g));
+    CHECK_OK(xrem_albef_load(xrem_test_src("tests/golden/albef_small_retrieval.weights.h5"), be, 0, &m));
+    CHECK_OK(xrem_h5_read_i32(g, "text.ids", 2, NULL, &ids, tne));
+    CHECK_OK(xrem_h5_read_i32(g, "text.mask", 2, tne, &mask, tne));
+    const int M = (int)tne[0], L = (int)tne[1];
+    const xrem_bert *bert = xrem_albef_bert(m);
+    const int C = bert->cfg.C, E = xrem_albef_embed_dim(m);
+    CHECK(M >= 3 && L >= 5 && M <= 64, "golden has %d texts of %d tokens", M, L);
+    if (M < 3 || L < 5 || M > 64) return 1;
+    mask[2] = 0;
+    for (int t = 0; t < L; t++)
+        mask[L + t] = 0;
+    int64_t len[64];
+    for (int j = 0; j < M; j++) {
+        int64_t n = L;
+        while (n > 0 && !mask[j * L + n - 1])
+            n--;
+        len[j] = n ? n : L;
+    }
+    fusion_grab fg = {{0}, NULL, 0};
+    snprintf(fg.want, sizeof fg.want, "bert.text.layer.%d", bert->cfg.fusion_layer - 1);
+    float *feat = malloc(sizeof(float) * (size_t)M * E), *fm = malloc(sizeof(float) * (size_t)M * L);
+    float *out = malloc(sizeof(float) * (size_t)M * L * C);
+    CHECK_OK(xrem_albef_encode_texts(m, ids, mask, M, L, feat, grab, &fg));
+    CHECK(fg.got && fg.n == (int64_t)M * L * C, "no %s trace of [%d, %d, %d]", fg.want, M, L, C);
+    for (int i = 0; i < M * L; i++)
+        fm[i] = mask[i] != 0;
+    xrem_arena a;
+    CHECK_OK(xrem_arena_init(&a, be, xrem_bert_arena_bytes(bert, M, L, 0, 0)));
+    xrem_tensor x = xrem_bert_embed(bert, be, &a, ids, NULL, M, L);
+    xrem_bert_layers(bert, be, &a, &x, fm, 0, bert->cfg.fusion_layer, NULL, NULL, NULL);
+    be->download(be, out, x.data, sizeof(float) * (size_t)M * L * C);
+    CHECK_OK(be->sync(be));
+    double e = 0;
+    int64_t kept = 0;
+    for (int j = 0; fg.got && j < M; j++)
+        for (int64_t t = 0; t < len[j]; t++, kept++)
+            for (int c = 0; c < C; c++) {
+                const int64_t i = ((int64_t)j * L + t) * C + c;
+                const double d = fabs((double)fg.got[i] - out[i]);
+                e = isnan(d) ? INFINITY : fmax(e, d);
+            }
+    printf("  ITC texts, %s on %lld kept tokens  max abs err %.3g (tol 1e-4)\n", fg.want, (long long)kept, e);
+    CHECK(kept > 0 && e <= 1e-4, "ITC packed vs padded last text layer: %g over %lld tokens", e, (long long)kept);
+    xrem_arena_release(&a);
+    free(fg.got);
+    free(feat);
+    free(fm);
+    free(out);
+    free(ids);
+    free(mask);
+    xrem_albef_free(m);
+    xrem_h5_close(g);
+    return 0;
+}
+
 int main(void)
 {
     CHECK_OK(xrem_backend_create("cpu", 1, &be));
@@ -242,6 +307,8 @@ int main(void)
     if (check_self() || check_cross()) xrem_test_failures++;
     printf("ITM, packed vs padded\n");
     if (check_itm()) xrem_test_failures++;
+    printf("ITC text features, packed vs padded\n");
+    if (check_texts()) xrem_test_failures++;
     xrem_backend_free(be);
     return xrem_test_failures ? 1 : 0;
 }

@@ -186,54 +186,6 @@ xrem_status xrem_albef_encode_images(xrem_albef *m, const float *img, int B, int
     return m->be->sync(m->be);
 }
 
-static float *albef_mask_f32(const int32_t *mask, int64_t n)
-{
-    float *f = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    if (f)
-        for (int64_t i = 0; i < n; i++) f[i] = mask ? (mask[i] != 0) : 1.0f;
-    return f;
-}
-
-xrem_status xrem_albef_encode_texts(xrem_albef *m, const int32_t *ids, const int32_t *mask, int M, int L, float *feat,
-                                    xrem_trace_fn trace, void *user)
-{
-    if (M <= 0 || L <= 0) return xrem_fail(XREM_ERR_ARG, "no texts");
-    if (m->kind != XREM_ALBEF_RETRIEVAL)
-        return xrem_fail(XREM_ERR_ARG, "text features need a retrieval model (this is an ITM model)");
-    xrem_status s = xrem_bert_check_input(&m->bert, ids, M, L);
-    const int C = m->bert.cfg.C;
-    size_t bytes = xrem_bert_arena_bytes(&m->bert, M, L, 0, 0) + albef_small_bytes(M, C) + albef_small_bytes(M, m->E);
-    if (!s) s = albef_reserve(m, bytes);
-    float *fm = s ? NULL : albef_mask_f32(mask, (int64_t)M * L);
-    if (!s && !fm) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
-    if (s) return s;
-    xrem_tensor x = xrem_bert_embed(&m->bert, m->be, &m->arena, ids, NULL, M, L);
-    if (trace) trace("bert.embed", -1, &x, user);
-    xrem_bert_layers(&m->bert, m->be, &m->arena, &x, fm, 0, m->bert.cfg.fusion_layer, NULL, trace, user);
-    xrem_tensor cls = albef_cls(m, &x);
-    xrem_tensor f = albef_project(m, &cls, &m->tproj_w, &m->tproj_b);
-    m->be->download(m->be, feat, f.data, sizeof(float) * (size_t)M * m->E);
-    free(fm);
-    return m->be->sync(m->be);
-}
-
-/* logits [P, K] from the fused [CLS] rows */
-static xrem_tensor albef_head(xrem_albef *m, const xrem_tensor *cls)
-{
-    const int64_t P = cls->ne[0];
-    if (m->kind == XREM_ALBEF_RETRIEVAL) {
-        xrem_tensor o = xrem_arena_f32_2d(&m->arena, P, 2);
-        m->be->linear(m->be, &o, cls, &m->itm_w, &m->itm_b);
-        return o;
-    }
-    xrem_tensor h = xrem_arena_f32_2d(&m->arena, P, cls->ne[1]);
-    m->be->linear(m->be, &h, cls, &m->cls0_w, &m->cls0_b);
-    m->be->act(m->be, &h, XREM_ACT_RELU);
-    xrem_tensor o = xrem_arena_f32_2d(&m->arena, P, 3);
-    m->be->linear(m->be, &o, &h, &m->cls2_w, &m->cls2_b);
-    return o;
-}
-
 /* Tokens of each text that the packed layout keeps: up to its last unmasked one (padding is right
  * of it; masked tokens inside stay, masked). A text with no unmasked token keeps all L, as the
  * padded computation attends uniformly over all of them then. */
@@ -262,26 +214,52 @@ static void albef_pack_free(albef_pack *k)
     memset(k, 0, sizeof *k);
 }
 
-static xrem_status albef_pack_make(albef_pack *k, const int32_t *ids, const int32_t *mask, int M, int L,
-                                   const int32_t *text_of, int B, int K, int T)
+/* The texts' part of the layout: tofs, tids, tmask (NULL when no kept token is masked) */
+static xrem_status albef_pack_texts(albef_pack *k, const int32_t *ids, const int32_t *mask, int M, int L, int *holes)
 {
-    const int64_t P = (int64_t)B * K;
-    memset(k, 0, sizeof *k);
-    k->tofs = malloc(sizeof(int64_t) * (size_t)(M + 1));
-    k->pofs = malloc(sizeof(int64_t) * (size_t)(P + 1));
-    k->iofs = malloc(sizeof(int64_t) * (size_t)(B + 1));
-    k->cls = malloc(sizeof(int32_t) * (size_t)P);
-    k->img_of = malloc(sizeof(int32_t) * (size_t)P);
-    if (!k->tofs || !k->pofs || !k->iofs || !k->cls || !k->img_of) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
-    int holes = 0;
+    *holes = 0;
+    if (!(k->tofs = malloc(sizeof(int64_t) * (size_t)(M + 1)))) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
     k->tofs[0] = 0;
     for (int j = 0; j < M; j++) {
         const int32_t *mj = mask ? mask + (int64_t)j * L : NULL;
         const int64_t n = albef_text_len(mj, L);
         for (int64_t t = 0; mj && t < n; t++)
-            holes |= !mj[t];
+            *holes |= !mj[t];
         k->tofs[j + 1] = k->tofs[j] + n;
     }
+    const int64_t Nt = k->tofs[M];
+    if (Nt > INT32_MAX)
+        return xrem_fail(XREM_ERR_ARG, "%lld tokens in the texts, at most %d", (long long)Nt, INT32_MAX);
+    k->tids = malloc(sizeof(int32_t) * (size_t)(Nt ? Nt : 1));
+    k->cls = malloc(sizeof(int32_t) * (size_t)M);
+    if (*holes) k->tmask = malloc(sizeof(float) * (size_t)(Nt ? Nt : 1));
+    if (!k->tids || !k->cls || (*holes && !k->tmask)) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    for (int j = 0; j < M; j++) {
+        k->cls[j] = (int32_t)k->tofs[j];
+        for (int64_t t = 0; t < k->tofs[j + 1] - k->tofs[j]; t++) {
+            k->tids[k->tofs[j] + t] = ids[(int64_t)j * L + t];
+            if (*holes) k->tmask[k->tofs[j] + t] = mask[(int64_t)j * L + t] != 0;
+        }
+    }
+    return XREM_OK;
+}
+
+/* The texts, then the pairs: pofs, prow (rows of the packed texts), pmask, cls (each pair's
+ * [CLS] row), img_of and iofs (image b's tokens are key sequence b). */
+static xrem_status albef_pack_make(albef_pack *k, const int32_t *ids, const int32_t *mask, int M, int L,
+                                   const int32_t *text_of, int B, int K, int T)
+{
+    const int64_t P = (int64_t)B * K;
+    memset(k, 0, sizeof *k);
+    int holes = 0;
+    xrem_status s = albef_pack_texts(k, ids, mask, M, L, &holes);
+    if (s) return s;
+    free(k->cls);
+    k->pofs = malloc(sizeof(int64_t) * (size_t)(P + 1));
+    k->iofs = malloc(sizeof(int64_t) * (size_t)(B + 1));
+    k->cls = malloc(sizeof(int32_t) * (size_t)P);
+    k->img_of = malloc(sizeof(int32_t) * (size_t)P);
+    if (!k->pofs || !k->iofs || !k->cls || !k->img_of) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
     k->pofs[0] = 0;
     for (int64_t p = 0; p < P; p++) {
         const int32_t j = text_of[p];
@@ -290,21 +268,12 @@ static xrem_status albef_pack_make(albef_pack *k, const int32_t *ids, const int3
     }
     for (int b = 0; b <= B; b++)
         k->iofs[b] = (int64_t)b * T;
-    const int64_t Nt = k->tofs[M], Np = k->pofs[P];
+    const int64_t Np = k->pofs[P];
     if (Np > INT32_MAX)
         return xrem_fail(XREM_ERR_ARG, "%lld tokens in the ITM pairs, at most %d", (long long)Np, INT32_MAX);
-    k->tids = malloc(sizeof(int32_t) * (size_t)(Nt ? Nt : 1));
     k->prow = malloc(sizeof(int32_t) * (size_t)(Np ? Np : 1));
-    if (holes) {
-        k->tmask = malloc(sizeof(float) * (size_t)(Nt ? Nt : 1));
-        k->pmask = malloc(sizeof(float) * (size_t)(Np ? Np : 1));
-    }
-    if (!k->tids || !k->prow || (holes && (!k->tmask || !k->pmask))) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
-    for (int j = 0; j < M; j++)
-        for (int64_t t = 0; t < k->tofs[j + 1] - k->tofs[j]; t++) {
-            k->tids[k->tofs[j] + t] = ids[(int64_t)j * L + t];
-            if (holes) k->tmask[k->tofs[j] + t] = mask[(int64_t)j * L + t] != 0;
-        }
+    if (holes) k->pmask = malloc(sizeof(float) * (size_t)(Np ? Np : 1));
+    if (!k->prow || (holes && !k->pmask)) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
     for (int64_t p = 0; p < P; p++) {
         const int32_t j = text_of[p];
         k->cls[p] = (int32_t)k->pofs[p];
@@ -314,6 +283,59 @@ static xrem_status albef_pack_make(albef_pack *k, const int32_t *ids, const int3
         }
     }
     return XREM_OK;
+}
+
+/* Texts without padding: each text's kept tokens packed, the layers on all of them at once with
+ * attention per text. */
+xrem_status xrem_albef_encode_texts(xrem_albef *m, const int32_t *ids, const int32_t *mask, int M, int L, float *feat,
+                                    xrem_trace_fn trace, void *user)
+{
+    if (M <= 0 || L <= 0) return xrem_fail(XREM_ERR_ARG, "no texts");
+    if (m->kind != XREM_ALBEF_RETRIEVAL)
+        return xrem_fail(XREM_ERR_ARG, "text features need a retrieval model (this is an ITM model)");
+    xrem_status s = xrem_bert_check_input(&m->bert, ids, M, L);
+    if (s) return s;
+    const int C = m->bert.cfg.C;
+    albef_pack k;
+    memset(&k, 0, sizeof k);
+    int holes = 0;
+    s = albef_pack_texts(&k, ids, mask, M, L, &holes);
+    const int64_t trace_rows = trace ? (int64_t)M * L : 0;
+    if (!s)
+        s = albef_reserve(m, xrem_bert_packed_arena_bytes(&m->bert, k.tofs[M], 0, trace_rows) +
+                                 albef_small_bytes(M, C) + albef_small_bytes(M, m->E));
+    const xrem_seqs texts = {M, k.tofs, M, k.tofs, NULL, k.tmask};
+    xrem_tensor x;
+    if (!s) s = xrem_bert_embed_packed(&m->bert, m->be, &m->arena, k.tids, NULL, k.tofs, M, &x);
+    if (!s) {
+        if (trace) xrem_bert_trace_packed(m->be, &m->arena, &x, &texts, L, "bert.embed", -1, trace, user);
+        xrem_bert_layers_packed(&m->bert, m->be, &m->arena, &x, &texts, 0, m->bert.cfg.fusion_layer, NULL, NULL, L,
+                                trace, user);
+        xrem_tensor cls = xrem_arena_f32_2d(&m->arena, M, C);
+        m->be->embed(m->be, &cls, &x, k.cls, M);
+        xrem_tensor f = albef_project(m, &cls, &m->tproj_w, &m->tproj_b);
+        m->be->download(m->be, feat, f.data, sizeof(float) * (size_t)M * m->E);
+        s = m->be->sync(m->be);
+    }
+    albef_pack_free(&k);
+    return s;
+}
+
+/* logits [P, K] from the fused [CLS] rows */
+static xrem_tensor albef_head(xrem_albef *m, const xrem_tensor *cls)
+{
+    const int64_t P = cls->ne[0];
+    if (m->kind == XREM_ALBEF_RETRIEVAL) {
+        xrem_tensor o = xrem_arena_f32_2d(&m->arena, P, 2);
+        m->be->linear(m->be, &o, cls, &m->itm_w, &m->itm_b);
+        return o;
+    }
+    xrem_tensor h = xrem_arena_f32_2d(&m->arena, P, cls->ne[1]);
+    m->be->linear(m->be, &h, cls, &m->cls0_w, &m->cls0_b);
+    m->be->act(m->be, &h, XREM_ACT_RELU);
+    xrem_tensor o = xrem_arena_f32_2d(&m->arena, P, 3);
+    m->be->linear(m->be, &o, &h, &m->cls2_w, &m->cls2_b);
+    return o;
 }
 
 /* Each of the B images meets K texts: pair p = b*K + k is (image b, text text_of[p]). The texts

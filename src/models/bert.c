@@ -357,8 +357,8 @@ xrem_status xrem_bert_embed_packed(const xrem_bert *m, xrem_backend *be, xrem_ar
 }
 
 /* The trace of packed states: the padded [n, L, C] layout the goldens store, padding rows 0. */
-static void bert_trace_packed(xrem_backend *be, xrem_arena *a, const xrem_tensor *x, const xrem_seqs *sq, int64_t L,
-                              const char *what, int i, xrem_trace_fn trace, void *user)
+void xrem_bert_trace_packed(xrem_backend *be, xrem_arena *a, const xrem_tensor *x, const xrem_seqs *sq, int64_t L,
+                            const char *what, int i, xrem_trace_fn trace, void *user)
 {
     const int64_t C = x->ne[1], n = sq->nq;
     const size_t mark = a->used;
@@ -384,7 +384,7 @@ void xrem_bert_layers_packed(const xrem_bert *m, xrem_backend *be, xrem_arena *a
         XREM_ASSERT(!m->layers[i].cross || (enc && cross && enc->ndim == 2 && enc->ne[1] == m->cfg.enc_width));
         bert_layer(m, &m->layers[i], be, a, x, NULL, enc, self, cross);
         if (trace)
-            bert_trace_packed(be, a, x, self, trace_len,
-                              i < m->cfg.fusion_layer ? "bert.text.layer" : "bert.fusion.layer", i, trace, user);
+            xrem_bert_trace_packed(be, a, x, self, trace_len,
+                                   i < m->cfg.fusion_layer ? "bert.text.layer" : "bert.fusion.layer", i, trace, user);
     }
 }

@@ -79,5 +79,9 @@ xrem_status xrem_bert_embed_packed(const xrem_bert *m, xrem_backend *be, xrem_ar
 void xrem_bert_layers_packed(const xrem_bert *m, xrem_backend *be, xrem_arena *a, xrem_tensor *x, const xrem_seqs *self,
                              int from, int to, const xrem_tensor *enc, const xrem_seqs *cross, int64_t trace_len,
                              xrem_trace_fn trace, void *user);
+/* Call trace(what, i) with packed x [ofs[n], C] in the padded layout [n, L, C], padding rows 0
+ * (the arena needs n*L*C floats). */
+void xrem_bert_trace_packed(xrem_backend *be, xrem_arena *a, const xrem_tensor *x, const xrem_seqs *sq, int64_t L,
+                            const char *what, int i, xrem_trace_fn trace, void *user);
 
 #endif
