@@ -388,40 +388,40 @@ static xrem_status bs_encode_chunk(xrem_bertscore *bs, const bs_seq *seqs, bs_ch
     c->emb = malloc((size_t)(c->rows ? c->rows : 1) * (size_t)C * sizeof(float));
     const int64_t Tmax = order[0].len;
     int32_t *ids = malloc((size_t)(enc_tokens > Tmax ? enc_tokens : Tmax) * sizeof *ids);
-    float *mask = malloc((size_t)(enc_tokens > Tmax ? enc_tokens : Tmax) * sizeof *mask);
     float *host = malloc((size_t)(enc_tokens > Tmax ? enc_tokens : Tmax) * (size_t)C * sizeof *host);
-    xrem_status s = (!c->emb || !ids || !mask || !host) ? xrem_fail(XREM_ERR_NOMEM, "out of memory") : XREM_OK;
+    xrem_status s = (!c->emb || !ids || !host) ? xrem_fail(XREM_ERR_NOMEM, "out of memory") : XREM_OK;
+    int64_t *ofs = malloc(sizeof(int64_t) * (size_t)(c->nu + 1));
+    if (!s && !ofs) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
     for (int64_t i = 0; !s && i < c->nu;) {
-        /* longest first: T is the batch's first length; take texts while B*T fits the budget and
-         * padding at most doubles a text (attention cost grows with T^2) */
-        const int T = (int)order[i].len;
-        int B = 1;
-        while (i + B < c->nu && (int64_t)(B + 1) * T <= enc_tokens && 2 * order[i + B].len >= T)
-            B++;
-        for (int b = 0; b < B; b++) {
-            const bs_seq *q = &seqs[c->useq[order[i + b].u]];
-            for (int t = 0; t < T; t++) {
-                ids[b * T + t] = t < q->len ? q->ids[t] : bs->pad;
-                mask[b * T + t] = t < q->len ? 1.0f : 0.0f;
-            }
+        /* longest first, packed (no padding): take texts while their tokens fit the budget */
+        int64_t B = 0, N = 0;
+        ofs[0] = 0;
+        while (i + B < c->nu && (B == 0 || N + order[i + B].len <= enc_tokens)) {
+            const bs_seq *q = &seqs[c->useq[order[i + B].u]];
+            memcpy(ids + N, q->ids, sizeof(int32_t) * (size_t)q->len);
+            N += q->len;
+            ofs[++B] = N;
         }
-        s = xrem_bert_check_input(&bs->bert, ids, B, T);
-        if (!s) s = bs_reserve(bs, xrem_bert_arena_bytes(&bs->bert, B, T, 0, 0));
+        for (int64_t b = 0; !s && b < B; b++)
+            s = xrem_bert_check_input(&bs->bert, ids + ofs[b], 1, (int)(ofs[b + 1] - ofs[b]));
+        if (!s) s = bs_reserve(bs, xrem_bert_packed_arena_bytes(&bs->bert, N, 0, 0));
+        xrem_tensor x;
+        if (!s) s = xrem_bert_embed_packed(&bs->bert, bs->be, &bs->arena, ids, NULL, ofs, B, &x);
         if (s) break;
-        xrem_tensor x = xrem_bert_embed(&bs->bert, bs->be, &bs->arena, ids, NULL, B, T);
-        xrem_bert_layers(&bs->bert, bs->be, &bs->arena, &x, mask, 0, bs->layer, NULL, NULL, NULL);
+        const xrem_seqs sq = {B, ofs, B, ofs, NULL, NULL};
+        xrem_bert_layers_packed(&bs->bert, bs->be, &bs->arena, &x, &sq, 0, bs->layer, NULL, NULL, 0, NULL, NULL);
         bs->be->l2norm(bs->be, &x);
-        bs->be->download(bs->be, host, x.data, (size_t)B * T * C * sizeof(float));
+        bs->be->download(bs->be, host, x.data, (size_t)N * C * sizeof(float));
         s = bs->be->sync(bs->be);
-        for (int b = 0; !s && b < B; b++) {
+        for (int64_t b = 0; !s && b < B; b++) {
             const int64_t u = order[i + b].u;
-            memcpy(c->emb + c->off[u] * C, host + (int64_t)b * T * C, (size_t)seqs[c->useq[u]].len * C * sizeof(float));
+            memcpy(c->emb + c->off[u] * C, host + ofs[b] * C, (size_t)(ofs[b + 1] - ofs[b]) * C * sizeof(float));
         }
         i += B;
     }
+    free(ofs);
     free(order);
     free(ids);
-    free(mask);
     free(host);
     return s;
 }

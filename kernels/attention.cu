@@ -106,3 +106,66 @@ void xrem_cuda_attention(xrem_backend *be, xrem_tensor *out, const xrem_tensor *
         }
     }
 }
+
+/* Packed sequences (backend.h xrem_seqs): each run of consecutive query sequences that share a key
+ * sequence (one image's candidate texts; one text in self-attention) is one "key batch" of the
+ * scheme above with Tq' = the run's rows and Tk = that key sequence's length: two strided-batched
+ * GEMMs over the heads and one softmax launch per run (per row block when its scores exceed the
+ * scratch). The offsets live on the host, so the launches are planned there; the mask, when given,
+ * is [kofs[nk]] and uploaded as for attention. */
+void xrem_cuda_attention_packed(xrem_backend *be, xrem_tensor *out, const xrem_tensor *q, int64_t qoff,
+                                const xrem_tensor *k, int64_t koff, const xrem_tensor *v, int64_t voff,
+                                const xrem_seqs *sq, int NH)
+{
+    xrem_op_check_attention_packed(be, out, q, qoff, k, koff, v, voff, sq, NH);
+    const int64_t C = out->ne[1], HS = C / NH, ldq = q->ne[1], ldk = k->ne[1], ldv = v->ne[1];
+    if (q->ne[0] == 0 || C == 0) return;
+    xrem_cuda_ctx *c = xrem_cuda_ctx_of(be);
+    const int64_t lim = (int64_t)c->att_limit;
+
+    /* the scores scratch: the largest (row block x keys) over the runs */
+    int64_t need = 1;
+    for (int64_t s = 0; s < sq->nq;) {
+        const int64_t j = sq->kv_of ? sq->kv_of[s] : s;
+        int64_t e = s + 1;
+        while (e < sq->nq && sq->kv_of && sq->kv_of[e] == j)
+            e++;
+        const int64_t rows = sq->qofs[e] - sq->qofs[s], Tk = sq->kofs[j + 1] - sq->kofs[j];
+        if (rows > 0) {
+            const int64_t per_row = NH * Tk,
+                          nt = rows * per_row <= lim ? rows : (lim / per_row > 0 ? lim / per_row : 1);
+            if (nt * per_row > need) need = nt * per_row;
+        }
+        s = e;
+    }
+    if (xrem_cuda_reserve(be, (void **)&c->att, &c->att_cap, (size_t)need * sizeof(float))) return;
+    const float *dmask = NULL;
+    if (sq->mask && !(dmask = upload_mask(be, sq->mask, (size_t)sq->kofs[sq->nk]))) return;
+
+    const float scale = 1.0f / sqrtf((float)HS), one = 1.0f, zero = 0.0f;
+    const float *Q = (const float *)q->data, *K = (const float *)k->data, *V = (const float *)v->data;
+    float *O = (float *)out->data, *S = c->att;
+    for (int64_t s = 0; s < sq->nq;) {
+        const int64_t j = sq->kv_of ? sq->kv_of[s] : s;
+        int64_t e = s + 1;
+        while (e < sq->nq && sq->kv_of && sq->kv_of[e] == j)
+            e++;
+        const int64_t r0 = sq->qofs[s], rows = sq->qofs[e] - r0, k0 = sq->kofs[j], Tk = sq->kofs[j + 1] - k0;
+        s = e;
+        if (rows == 0) continue;
+        const int64_t per_row = NH * Tk, nt = rows * per_row <= lim ? rows : (lim / per_row > 0 ? lim / per_row : 1);
+        for (int64_t t0 = 0; t0 < rows; t0 += nt) {
+            const int64_t ntc = rows - t0 < nt ? rows - t0 : nt;
+            if (cublasCheck(be, cublasSgemmStridedBatched(c->cublas, CUBLAS_OP_T, CUBLAS_OP_N, (int)Tk, (int)ntc,
+                                                          (int)HS, &scale, K + k0 * ldk + koff, (int)ldk, HS,
+                                                          Q + (r0 + t0) * ldq + qoff, (int)ldq, HS, &zero, S, (int)Tk,
+                                                          ntc * Tk, NH)))
+                return;
+            xrem_cuda_softmax_rows(be, S, NH * ntc, Tk, dmask ? dmask + k0 : NULL, NH * ntc);
+            if (cublasCheck(be, cublasSgemmStridedBatched(c->cublas, CUBLAS_OP_N, CUBLAS_OP_N, (int)HS, (int)ntc,
+                                                          (int)Tk, &one, V + k0 * ldv + voff, (int)ldv, HS, S, (int)Tk,
+                                                          ntc * Tk, &zero, O + (r0 + t0) * C, (int)C, HS, NH)))
+                return;
+        }
+    }
+}

@@ -264,6 +264,7 @@ xrem_status xrem_backend_cuda_create(int device, xrem_backend **out)
     be->l2norm = xrem_cuda_l2norm;
     be->embed = xrem_cuda_embed;
     be->attention = xrem_cuda_attention;
+    be->attention_packed = xrem_cuda_attention_packed;
     be->patchify = xrem_cuda_patchify;
     be->sync = cuda_sync;
     be->destroy = cuda_destroy;

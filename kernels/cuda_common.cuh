@@ -86,6 +86,9 @@ void xrem_cuda_embed(xrem_backend *be, xrem_tensor *out, const xrem_tensor *tabl
 void xrem_cuda_attention(xrem_backend *be, xrem_tensor *out, const xrem_tensor *q, int64_t qoff,
                          const xrem_tensor *k, int64_t koff, const xrem_tensor *v, int64_t voff,
                          const float *mask, int NH);
+void xrem_cuda_attention_packed(xrem_backend *be, xrem_tensor *out, const xrem_tensor *q, int64_t qoff,
+                                const xrem_tensor *k, int64_t koff, const xrem_tensor *v, int64_t voff,
+                                const xrem_seqs *sq, int NH);
 void xrem_cuda_patchify(xrem_backend *be, xrem_tensor *cols, const xrem_tensor *img, int P);
 
 /* Row softmax in place over x[rows, C] (device), used by softmax() and attention().

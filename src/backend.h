@@ -36,6 +36,22 @@ extern "C" {
 
 typedef enum { XREM_ACT_GELU = 0, XREM_ACT_RELU, XREM_ACT_TANH } xrem_act;
 
+/* Packed sequences for attention_packed (all on the host). Query sequence s is the rows
+ * qofs[s] .. qofs[s+1]-1 of q and out; it attends to key sequence j = kv_of ? kv_of[s] : s, the
+ * rows kofs[j] .. kofs[j+1]-1 of k and v. Self-attention: kofs == qofs, kv_of NULL. ITM
+ * cross-attention: the keys are the images' patch tokens (kofs[j] = j*T) and kv_of names each
+ * pair's image, so one image's keys serve all its candidate texts. mask: [kofs[nk]] 0/1 key
+ * validity or NULL (all valid): padding needs none, it is left out; the mask is for texts whose
+ * tokens inside the length are masked. */
+typedef struct {
+    int64_t nq;           /* query sequences */
+    const int64_t *qofs;  /* [nq + 1] */
+    int64_t nk;           /* key/value sequences */
+    const int64_t *kofs;  /* [nk + 1] */
+    const int32_t *kv_of; /* [nq] or NULL (then nk == nq) */
+    const float *mask;    /* [kofs[nk]] or NULL */
+} xrem_seqs;
+
 struct xrem_backend {
     const char *name;
     xrem_device device;
@@ -93,6 +109,20 @@ struct xrem_backend {
     void (*attention)(xrem_backend *be, xrem_tensor *out, const xrem_tensor *q, int64_t qoff,
                       const xrem_tensor *k, int64_t koff, const xrem_tensor *v, int64_t voff,
                       const float *mask, int NH);
+    /* Multi-head attention over packed sequences (xrem_seqs above): for each query sequence s
+     * with key sequence j, rows qofs[s].. of out = softmax(q kᵀ / sqrt(HS) + (1-mask)·(-10000)) v
+     * over the rows of sequence j only, heads at column offsets as in attention. The result is
+     * that of attention on the sequences padded to a common length, to rounding (padded keys
+     * have weight exactly 0 in fp32), without the work on padding.
+     * q, k, v, out rank 2; NH > 0; C = cols(out) == NH*HS; nq >= 0, nk >= 0; qofs, kofs
+     * non-NULL, qofs[0] == kofs[0] == 0, both non-decreasing, rows(q) == rows(out) == qofs[nq],
+     * rows(k) == rows(v) == kofs[nk]; kv_of NULL needs nk == nq, else each kv_of[s] in [0, nk);
+     * a query sequence with rows has a key sequence with rows; offsets >= 0 and every head inside
+     * its row (as attention); sizes <= INT_MAX; mask entries 0 or 1; out disjoint from q, k and v
+     * (q, k, v may be one tensor). */
+    void (*attention_packed)(xrem_backend *be, xrem_tensor *out, const xrem_tensor *q, int64_t qoff,
+                             const xrem_tensor *k, int64_t koff, const xrem_tensor *v, int64_t voff,
+                             const xrem_seqs *sq, int NH);
     /* im2col for a stride = kernel = P convolution: img [B,Cin,H,W] -> cols [B*(H/P)*(W/P), Cin*P*P],
      * column order (cin, ky, kx) as a flattened Conv2d weight. img rank 4; P > 0; P divides H
      * and W; rows(cols) == B*(H/P)*(W/P), cols(cols) == Cin*P*P; cols disjoint from img. */
@@ -129,6 +159,9 @@ void xrem_op_check_embed(const xrem_backend *be, const xrem_tensor *out, const x
 void xrem_op_check_attention(const xrem_backend *be, const xrem_tensor *out, const xrem_tensor *q, int64_t qoff,
                              const xrem_tensor *k, int64_t koff, const xrem_tensor *v, int64_t voff, const float *mask,
                              int NH);
+void xrem_op_check_attention_packed(const xrem_backend *be, const xrem_tensor *out, const xrem_tensor *q, int64_t qoff,
+                                    const xrem_tensor *k, int64_t koff, const xrem_tensor *v, int64_t voff,
+                                    const xrem_seqs *sq, int NH);
 void xrem_op_check_patchify(const xrem_backend *be, const xrem_tensor *cols, const xrem_tensor *img, int P);
 
 /* Tensor helpers that go through a backend */

@@ -141,6 +141,29 @@ static void v_attention_out_over_q(void)
     xrem_tensor o = VIEW(qkv, 0, 2, 6, 16);
     be->attention(be, &o, &qkv, 0, &qkv, 16, &qkv, 32, NULL, 2);
 }
+/* packed: offsets that do not end at the rows, a key sequence out of range, no keys for a query */
+static void v_packed_ofs(void)
+{
+    xrem_tensor qkv = TNEW(10, 48), o = TNEW(10, 16);
+    const int64_t ofs[3] = {0, 4, 9};
+    const xrem_seqs sq = {2, ofs, 2, ofs, NULL, NULL};
+    be->attention_packed(be, &o, &qkv, 0, &qkv, 16, &qkv, 32, &sq, 2);
+}
+static void v_packed_kv_of(void)
+{
+    xrem_tensor q = TNEW(10, 16), kv = TNEW(12, 32), o = TNEW(10, 16);
+    const int64_t qofs[4] = {0, 4, 9, 10}, kofs[3] = {0, 6, 12};
+    const int32_t kv_of[3] = {0, 1, 2};
+    const xrem_seqs sq = {3, qofs, 2, kofs, kv_of, NULL};
+    be->attention_packed(be, &o, &q, 0, &kv, 0, &kv, 16, &sq, 2);
+}
+static void v_packed_nokeys(void)
+{
+    xrem_tensor q = TNEW(10, 16), kv = TNEW(6, 32), o = TNEW(10, 16);
+    const int64_t qofs[3] = {0, 4, 10}, kofs[3] = {0, 6, 6};
+    const xrem_seqs sq = {2, qofs, 2, kofs, NULL, NULL};
+    be->attention_packed(be, &o, &q, 0, &kv, 0, &kv, 16, &sq, 2);
+}
 static void v_embed_range(void)
 {
     xrem_tensor table = TNEW(10, 8), out = TNEW(3, 8);
@@ -194,6 +217,13 @@ static void ok_calls(void)
     be->attention(be, &o, &qkv, 0, &qkv, 16, &qkv, 32, mask, 2);
     xrem_tensor buf = TNEW(4, 8), g = TNEW(8), b = TNEW(8);
     be->layernorm(be, &buf, &buf, &g, &b, 1e-12f); /* in place is allowed */
+    /* packed: an empty sequence, two queries sharing one key sequence, a mask */
+    xrem_tensor pq = TNEW(10, 16), pkv = TNEW(12, 32), po = TNEW(10, 16);
+    const int64_t qofs[4] = {0, 4, 4, 10}, kofs[3] = {0, 6, 12};
+    const int32_t kv_of[3] = {0, 0, 1};
+    const float pmask[12] = {1, 1, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1};
+    const xrem_seqs sq = {3, qofs, 2, kofs, kv_of, pmask};
+    be->attention_packed(be, &po, &pq, 0, &pkv, 0, &pkv, 16, &sq, 2);
     if (be->sync(be)) _exit(4);
 }
 
@@ -266,6 +296,9 @@ static void check_violations(void)
     expect("attention C % NH", v_attention_heads, "attention", "HS * NH == C");
     expect("attention mask 0.5", v_attention_mask, "attention", "mask[i] == 0 || mask[i] == 1");
     expect("attention out over q", v_attention_out_over_q, "attention", "op_disjoint(out, q)");
+    expect("packed offsets past the rows", v_packed_ofs, "attention_packed", "offsets[n] == rows");
+    expect("packed key sequence out of range", v_packed_kv_of, "attention_packed", "0 <= kv_of[s] < nk");
+    expect("packed query without keys", v_packed_nokeys, "attention_packed", "keys for every query sequence");
     expect("embed id out of range", v_embed_range, "embed", "0 <= ids[i] < V");
     expect("embed table rank 3", v_embed_rank, "embed", "table->ndim == 2");
     expect("patchify H % P", v_patchify_p, "patchify", "H % P == 0");

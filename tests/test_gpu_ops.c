@@ -129,7 +129,16 @@ static void release_all(void)
 /* ---- one op, described so that it can be run on either backend (and re-run for timing) ---------- */
 
 typedef enum {
-    OP_COPY2D, OP_LINEAR, OP_LAYERNORM, OP_ACT, OP_SOFTMAX, OP_ADD, OP_L2NORM, OP_EMBED, OP_ATTENTION,
+    OP_COPY2D,
+    OP_LINEAR,
+    OP_LAYERNORM,
+    OP_ACT,
+    OP_SOFTMAX,
+    OP_ADD,
+    OP_L2NORM,
+    OP_EMBED,
+    OP_ATTENTION,
+    OP_ATTENTION_PACKED,
     OP_PATCHIFY
 } op_kind;
 
@@ -143,6 +152,7 @@ typedef struct {
     int NH, P;
     int64_t qoff, koff, voff;
     const float *mask;
+    const xrem_seqs *seqs; /* attention_packed */
     const int32_t *ids;
     int64_t n;
     int64_t rows, cols, dld, sld, doff, soff; /* copy2d */
@@ -168,6 +178,9 @@ static void run(xrem_backend *be, const tcase *t)
     case OP_EMBED: be->embed(be, T(t->out), T(t->a), t->ids, t->n); break;
     case OP_ATTENTION:
         be->attention(be, T(t->out), T(t->a), t->qoff, T(t->b), t->koff, T(t->c), t->voff, t->mask, t->NH);
+        break;
+    case OP_ATTENTION_PACKED:
+        be->attention_packed(be, T(t->out), T(t->a), t->qoff, T(t->b), t->koff, T(t->c), t->voff, t->seqs, t->NH);
         break;
     case OP_PATCHIFY: be->patchify(be, T(t->out), T(t->a), t->P); break;
     }
@@ -435,8 +448,67 @@ static void case_attention_mask_change(void)
     check(&t);
 }
 
+/* Packed attention. Self (cross = 0): n text sequences of the given lengths in one [N, 3C] tensor,
+ * a mask with one zero inside some sequences. Cross: the sequences are queries [N, C] against nk
+ * images of Tk tokens each ([nk*Tk, 2C] keys|values), query sequence s on image s*nk/n (several
+ * candidates per image, consecutive). */
+static void case_attention_packed(const char *label, const int64_t *len, int64_t n, int cross, int64_t nk, int64_t Tk,
+                                  int NH, int64_t HS)
+{
+    tcase t = {.name = "att_packed", .kind = OP_ATTENTION_PACKED, .atol = 1e-4, .rtol = 0, .NH = NH};
+    const int64_t C = NH * HS;
+    xrem_seqs *sq = hold_host(calloc(1, sizeof *sq));
+    int64_t *qofs = hold_host(malloc(sizeof(int64_t) * (size_t)(n + 1)));
+    qofs[0] = 0;
+    for (int64_t s = 0; s < n; s++)
+        qofs[s + 1] = qofs[s] + len[s];
+    const int64_t N = qofs[n];
+    sq->nq = n;
+    sq->qofs = qofs;
+    if (!cross) {
+        pair *qkv = PNEW(hrand(N * 3 * C, -2, 2), N, 3 * C);
+        t.a = t.b = t.c = qkv;
+        t.koff = C, t.voff = 2 * C;
+        sq->nk = n;
+        sq->kofs = qofs;
+        float *mask = hold_host(malloc(sizeof(float) * (size_t)(N ? N : 1)));
+        for (int64_t i = 0; i < N; i++)
+            mask[i] = 1.0f;
+        for (int64_t s = 0; s < n; s += 2)
+            if (len[s] > 2) mask[qofs[s] + 1] = 0.0f;
+        sq->mask = mask;
+        t.flops = 0;
+        for (int64_t s = 0; s < n; s++)
+            t.flops += 4.0 * NH * (double)len[s] * (double)len[s] * (double)HS;
+    } else {
+        int64_t *kofs = hold_host(malloc(sizeof(int64_t) * (size_t)(nk + 1)));
+        int32_t *kv_of = hold_host(malloc(sizeof(int32_t) * (size_t)n));
+        for (int64_t j = 0; j <= nk; j++)
+            kofs[j] = j * Tk;
+        for (int64_t s = 0; s < n; s++)
+            kv_of[s] = (int32_t)(s * nk / n);
+        t.a = PNEW(hrand(N * C, -2, 2), N, C);
+        t.b = t.c = PNEW(hrand(nk * Tk * 2 * C, -2, 2), nk * Tk, 2 * C);
+        t.voff = C;
+        sq->nk = nk;
+        sq->kofs = kofs;
+        sq->kv_of = kv_of;
+        t.flops = 4.0 * NH * (double)N * (double)Tk * (double)HS;
+    }
+    t.seqs = sq;
+    t.out = PNEW(NULL, N, C);
+    snprintf(t.shape, sizeof t.shape, "%s%s n%lld N%lld nk%lld NH%d HS%lld", label, cross ? "cross" : "self",
+             (long long)n, (long long)N, (long long)sq->nk, NH, (long long)HS);
+    check(&t);
+}
+
 static void attention_cases(const char *label)
 {
+    static const int64_t skewed[] = {7, 40, 1, 23, 113, 3, 30, 30, 0, 144, 12, 25};
+    enum { NSK = sizeof skewed / sizeof skewed[0] };
+    case_attention_packed(label, skewed, NSK, 0, 0, 0, 12, 64);   /* text self-attention, IU-like lengths */
+    case_attention_packed(label, skewed, NSK, 1, 3, 577, 12, 64); /* pairs -> their image's tokens */
+    case_attention_packed(label, skewed, 3, 1, 3, 5, 2, 7);       /* one sequence per image, odd sizes */
     case_attention(label, 2, 2, 197, 197, 12, 64, 1, 0, 0);   /* ViT-B/16 self-attention */
     case_attention(label, 2, 2, 25, 577, 12, 64, 0, 1, 0);    /* text -> 24x24+1 image tokens */
     case_attention(label, 6, 2, 25, 577, 12, 64, 0, 1, 0);    /* 3 candidates per image share k/v */

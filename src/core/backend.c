@@ -67,11 +67,21 @@ xrem_status xrem_backend_check(const xrem_backend *be)
     struct {
         const char *name;
         int present;
-    } ops[] = {{"alloc", !!be->alloc},         {"upload", !!be->upload},   {"download", !!be->download},
-               {"copy2d", !!be->copy2d},       {"linear", !!be->linear},   {"layernorm", !!be->layernorm},
-               {"act", !!be->act},             {"softmax", !!be->softmax}, {"add", !!be->add},
-               {"l2norm", !!be->l2norm},       {"embed", !!be->embed},     {"attention", !!be->attention},
-               {"patchify", !!be->patchify},   {"sync", !!be->sync}};
+    } ops[] = {{"alloc", !!be->alloc},
+               {"upload", !!be->upload},
+               {"download", !!be->download},
+               {"copy2d", !!be->copy2d},
+               {"linear", !!be->linear},
+               {"layernorm", !!be->layernorm},
+               {"act", !!be->act},
+               {"softmax", !!be->softmax},
+               {"add", !!be->add},
+               {"l2norm", !!be->l2norm},
+               {"embed", !!be->embed},
+               {"attention", !!be->attention},
+               {"attention_packed", !!be->attention_packed},
+               {"patchify", !!be->patchify},
+               {"sync", !!be->sync}};
     for (size_t i = 0; i < sizeof ops / sizeof ops[0]; i++)
         if (!ops[i].present)
             return xrem_fail(XREM_ERR_UNSUPPORTED, "the %s backend does not implement '%s' yet", be->name, ops[i].name);
@@ -298,6 +308,65 @@ void xrem_op_check_attention(const xrem_backend *be, const xrem_tensor *out, con
             if (mask[i] != 0.0f && mask[i] != 1.0f)
                 op_violated(be, op, "mask[i] == 0 || mask[i] == 1", "mask[" I64 "] = %g", i, (double)mask[i]);
     }
+    OP_REQUIRE(op_disjoint(out, q) && op_disjoint(out, k) && op_disjoint(out, v), "out overlaps q, k or v");
+}
+
+/* offsets [n+1] from 0, non-decreasing, ending at rows */
+static void op_offsets(const xrem_backend *be, const char *op, const char *name, const int64_t *ofs, int64_t n,
+                       int64_t rows)
+{
+    if (!ofs) op_violated(be, op, "offsets != NULL", "%s", name);
+    if (ofs[0] != 0) op_violated(be, op, "offsets[0] == 0", "%s[0] = " I64, name, ofs[0]);
+    for (int64_t s = 0; s < n; s++)
+        if (ofs[s + 1] < ofs[s])
+            op_violated(be, op, "offsets non-decreasing", "%s[" I64 "] = " I64 " < %s[" I64 "] = " I64, name, s + 1,
+                        ofs[s + 1], name, s, ofs[s]);
+    if (ofs[n] != rows)
+        op_violated(be, op, "offsets[n] == rows", "%s[" I64 "] = " I64 ", rows " I64, name, n, ofs[n], rows);
+}
+
+void xrem_op_check_attention_packed(const xrem_backend *be, const xrem_tensor *out, const xrem_tensor *q, int64_t qoff,
+                                    const xrem_tensor *k, int64_t koff, const xrem_tensor *v, int64_t voff,
+                                    const xrem_seqs *sq, int NH)
+{
+    const char *op = "attention_packed";
+    op_tensor(be, op, "out", out);
+    op_tensor(be, op, "q", q);
+    op_tensor(be, op, "k", k);
+    op_tensor(be, op, "v", v);
+    OP_REQUIRE(q->ndim == 2 && k->ndim == 2 && v->ndim == 2 && out->ndim == 2, "ranks q %d k %d v %d out %d", q->ndim,
+               k->ndim, v->ndim, out->ndim);
+    OP_REQUIRE(NH > 0, "NH %d", NH);
+    OP_REQUIRE(sq != NULL, "%s", "");
+    const int64_t C = out->ne[1], HS = C / NH, Nq = q->ne[0], Nk = k->ne[0];
+    OP_REQUIRE(HS * NH == C, "C " I64 ", NH %d", C, NH);
+    OP_REQUIRE(sq->nq >= 0 && sq->nk >= 0, "nq " I64 ", nk " I64, sq->nq, sq->nk);
+    OP_REQUIRE(out->ne[0] == Nq && v->ne[0] == Nk, "rows out " I64 ", q " I64 ", v " I64 ", k " I64, out->ne[0], Nq,
+               v->ne[0], Nk);
+    op_offsets(be, op, "qofs", sq->qofs, sq->nq, Nq);
+    op_offsets(be, op, "kofs", sq->kofs, sq->nk, Nk);
+    OP_REQUIRE(sq->kv_of || sq->nk == sq->nq, "kv_of NULL, nq " I64 ", nk " I64, sq->nq, sq->nk);
+    int64_t longest = 0;
+    for (int64_t s = 0; s < sq->nq; s++) {
+        const int64_t j = sq->kv_of ? sq->kv_of[s] : s;
+        if (j < 0 || j >= sq->nk)
+            op_violated(be, op, "0 <= kv_of[s] < nk", "kv_of[" I64 "] = " I64 ", nk " I64, s, j, sq->nk);
+        const int64_t nrows = sq->qofs[s + 1] - sq->qofs[s], nkeys = sq->kofs[j + 1] - sq->kofs[j];
+        if (nrows > 0 && nkeys == 0)
+            op_violated(be, op, "keys for every query sequence",
+                        "sequence " I64 " has " I64 " rows, key sequence " I64 " none", s, nrows, j);
+        if (nkeys > longest) longest = nkeys;
+    }
+    OP_REQUIRE(qoff >= 0 && koff >= 0 && voff >= 0, "qoff " I64 ", koff " I64 ", voff " I64, qoff, koff, voff);
+    OP_REQUIRE(qoff <= q->ne[1] - C && koff <= k->ne[1] - C && voff <= v->ne[1] - C,
+               "heads outside the row: C " I64 ", q " I64 "+C <= " I64 ", k " I64 "+C <= " I64 ", v " I64 "+C <= " I64,
+               C, qoff, q->ne[1], koff, k->ne[1], voff, v->ne[1]);
+    OP_REQUIRE(Nq <= INT_MAX && longest <= INT_MAX && q->ne[1] <= INT_MAX && k->ne[1] <= INT_MAX && v->ne[1] <= INT_MAX,
+               "sizes past INT_MAX");
+    if (sq->mask)
+        for (int64_t i = 0; i < Nk; i++)
+            if (sq->mask[i] != 0.0f && sq->mask[i] != 1.0f)
+                op_violated(be, op, "mask[i] == 0 || mask[i] == 1", "mask[" I64 "] = %g", i, (double)sq->mask[i]);
     OP_REQUIRE(op_disjoint(out, q) && op_disjoint(out, k) && op_disjoint(out, v), "out overlaps q, k or v");
 }
 

@@ -231,6 +231,71 @@ static void cpu_attention(xrem_backend *be, xrem_tensor *out, const xrem_tensor 
     }
 }
 
+/* One (query rows, key rows, head) block of attention: scores S [M, Tk] in the caller's scratch. */
+static void cpu_attention_block(const float *Q, int64_t ldq, const float *Kp, int64_t ldk, const float *Vp, int64_t ldv,
+                                float *O, int64_t ldo, int64_t M, int64_t Tk, int64_t HS, const float *mb, float *S)
+{
+    const float scale = 1.0f / sqrtf((float)HS);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)M, (int)Tk, (int)HS, 1.0f, Q, (int)ldq, Kp, (int)ldk,
+                0.0f, S, (int)Tk);
+    for (int64_t i = 0; i < M; i++) {
+        float *row = S + i * Tk;
+        for (int64_t j = 0; j < Tk; j++)
+            row[j] = row[j] * scale + (mb ? (1.0f - mb[j]) * -10000.0f : 0.0f);
+        cpu_softmax_row(row, Tk);
+    }
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)M, (int)HS, (int)Tk, 1.0f, S, (int)Tk, Vp, (int)ldv,
+                0.0f, O, (int)ldo);
+}
+
+/* Packed attention: consecutive query sequences that share a key sequence (an image's candidate
+ * texts) are one run of rows, so each (run, head) is one GEMM pair; runs vary in size, so the
+ * (run, head) blocks are handed out dynamically. */
+static void cpu_attention_packed(xrem_backend *be, xrem_tensor *out, const xrem_tensor *q, int64_t qoff,
+                                 const xrem_tensor *k, int64_t koff, const xrem_tensor *v, int64_t voff,
+                                 const xrem_seqs *sq, int NH)
+{
+    xrem_op_check_attention_packed(be, out, q, qoff, k, koff, v, voff, sq, NH);
+    const int64_t C = out->ne[1], HS = C / NH, ldq = q->ne[1], ldk = k->ne[1], ldv = v->ne[1];
+    int64_t *run = malloc(sizeof(int64_t) * (size_t)(sq->nq + 1)); /* first query sequence of each run */
+    if (!run) {
+        if (!be->sticky) be->sticky = xrem_fail(XREM_ERR_NOMEM, "cannot allocate attention runs");
+        return;
+    }
+    int64_t nrun = 0, need = 0;
+    for (int64_t s = 0; s < sq->nq;) {
+        const int64_t j = sq->kv_of ? sq->kv_of[s] : s;
+        int64_t e = s + 1;
+        while (e < sq->nq && sq->kv_of && sq->kv_of[e] == j)
+            e++;
+        const int64_t rows = sq->qofs[e] - sq->qofs[s], keys = sq->kofs[j + 1] - sq->kofs[j];
+        if (rows > 0) {
+            run[nrun++] = s;
+            if (rows * keys > need) need = rows * keys;
+        }
+        s = e;
+    }
+    float *scratch = need ? cpu_scratch(be, (size_t)need, be->threads) : NULL;
+    if (need && !scratch) {
+        if (!be->sticky) be->sticky = xrem_fail(XREM_ERR_NOMEM, "cannot allocate attention scratch");
+        free(run);
+        return;
+    }
+#pragma omp parallel for schedule(dynamic) num_threads(be->threads)
+    for (int64_t w = 0; w < nrun * NH; w++) {
+        const int64_t s = run[w / NH], h = w % NH, j = sq->kv_of ? sq->kv_of[s] : s;
+        int64_t e = s + 1;
+        while (e < sq->nq && sq->kv_of && sq->kv_of[e] == j)
+            e++;
+        const int64_t r0 = sq->qofs[s], k0 = sq->kofs[j], M = sq->qofs[e] - r0, Tk = sq->kofs[j + 1] - k0;
+        float *S = scratch + (size_t)omp_get_thread_num() * (size_t)need;
+        cpu_attention_block(CF32(q) + r0 * ldq + qoff + h * HS, ldq, CF32(k) + k0 * ldk + koff + h * HS, ldk,
+                            CF32(v) + k0 * ldv + voff + h * HS, ldv, F32(out) + r0 * C + h * HS, C, M, Tk, HS,
+                            sq->mask ? sq->mask + k0 : NULL, S);
+    }
+    free(run);
+}
+
 static void cpu_patchify(xrem_backend *be, xrem_tensor *cols, const xrem_tensor *img, int P)
 {
     xrem_op_check_patchify(be, cols, img, P);
@@ -299,6 +364,7 @@ xrem_status xrem_backend_cpu_create(int threads, xrem_backend **out)
         .l2norm = cpu_l2norm,
         .embed = cpu_embed,
         .attention = cpu_attention,
+        .attention_packed = cpu_attention_packed,
         .patchify = cpu_patchify,
         .sync = cpu_sync,
         .destroy = cpu_destroy,

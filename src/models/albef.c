@@ -186,14 +186,107 @@ xrem_status xrem_albef_encode_images(xrem_albef *m, const float *img, int B, int
     return m->be->sync(m->be);
 }
 
-static float *albef_mask_f32(const int32_t *mask, int64_t n)
+/* Tokens of each text that the packed layout keeps: up to its last unmasked one (padding is right
+ * of it; masked tokens inside stay, masked). A text with no unmasked token keeps all L, as the
+ * padded computation attends uniformly over all of them then. */
+static int64_t albef_text_len(const int32_t *mask, int L)
 {
-    float *f = malloc(sizeof(float) * (size_t)(n ? n : 1));
-    if (f)
-        for (int64_t i = 0; i < n; i++) f[i] = mask ? (mask[i] != 0) : 1.0f;
-    return f;
+    if (!mask) return L;
+    int64_t n = L;
+    while (n > 0 && !mask[n - 1])
+        n--;
+    return n ? n : L;
 }
 
+/* The packed layout of ITM pairs (host arrays): texts and pairs as sequences, the pairs' rows as
+ * rows of the packed texts, the image tokens as key sequences. */
+typedef struct {
+    int64_t *tofs, *pofs, *iofs;         /* [M+1], [P+1], [B+1] */
+    int32_t *tids, *prow, *cls, *img_of; /* [Nt], [Np], [P], [P] */
+    float *tmask, *pmask;                /* [Nt], [Np]; NULL when every kept token is unmasked */
+} albef_pack;
+
+static void albef_pack_free(albef_pack *k)
+{
+    void *ps[] = {k->tofs, k->pofs, k->iofs, k->tids, k->prow, k->cls, k->img_of, k->tmask, k->pmask};
+    for (size_t i = 0; i < sizeof ps / sizeof ps[0]; i++)
+        free(ps[i]);
+    memset(k, 0, sizeof *k);
+}
+
+/* The texts' part of the layout: tofs, tids, tmask (NULL when no kept token is masked) */
+static xrem_status albef_pack_texts(albef_pack *k, const int32_t *ids, const int32_t *mask, int M, int L, int *holes)
+{
+    *holes = 0;
+    if (!(k->tofs = malloc(sizeof(int64_t) * (size_t)(M + 1)))) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    k->tofs[0] = 0;
+    for (int j = 0; j < M; j++) {
+        const int32_t *mj = mask ? mask + (int64_t)j * L : NULL;
+        const int64_t n = albef_text_len(mj, L);
+        for (int64_t t = 0; mj && t < n; t++)
+            *holes |= !mj[t];
+        k->tofs[j + 1] = k->tofs[j] + n;
+    }
+    const int64_t Nt = k->tofs[M];
+    if (Nt > INT32_MAX)
+        return xrem_fail(XREM_ERR_ARG, "%lld tokens in the texts, at most %d", (long long)Nt, INT32_MAX);
+    k->tids = malloc(sizeof(int32_t) * (size_t)(Nt ? Nt : 1));
+    k->cls = malloc(sizeof(int32_t) * (size_t)M);
+    if (*holes) k->tmask = malloc(sizeof(float) * (size_t)(Nt ? Nt : 1));
+    if (!k->tids || !k->cls || (*holes && !k->tmask)) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    for (int j = 0; j < M; j++) {
+        k->cls[j] = (int32_t)k->tofs[j];
+        for (int64_t t = 0; t < k->tofs[j + 1] - k->tofs[j]; t++) {
+            k->tids[k->tofs[j] + t] = ids[(int64_t)j * L + t];
+            if (*holes) k->tmask[k->tofs[j] + t] = mask[(int64_t)j * L + t] != 0;
+        }
+    }
+    return XREM_OK;
+}
+
+/* The texts, then the pairs: pofs, prow (rows of the packed texts), pmask, cls (each pair's
+ * [CLS] row), img_of and iofs (image b's tokens are key sequence b). */
+static xrem_status albef_pack_make(albef_pack *k, const int32_t *ids, const int32_t *mask, int M, int L,
+                                   const int32_t *text_of, int B, int K, int T)
+{
+    const int64_t P = (int64_t)B * K;
+    memset(k, 0, sizeof *k);
+    int holes = 0;
+    xrem_status s = albef_pack_texts(k, ids, mask, M, L, &holes);
+    if (s) return s;
+    free(k->cls);
+    k->pofs = malloc(sizeof(int64_t) * (size_t)(P + 1));
+    k->iofs = malloc(sizeof(int64_t) * (size_t)(B + 1));
+    k->cls = malloc(sizeof(int32_t) * (size_t)P);
+    k->img_of = malloc(sizeof(int32_t) * (size_t)P);
+    if (!k->pofs || !k->iofs || !k->cls || !k->img_of) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    k->pofs[0] = 0;
+    for (int64_t p = 0; p < P; p++) {
+        const int32_t j = text_of[p];
+        k->pofs[p + 1] = k->pofs[p] + (k->tofs[j + 1] - k->tofs[j]);
+        k->img_of[p] = (int32_t)(p / K);
+    }
+    for (int b = 0; b <= B; b++)
+        k->iofs[b] = (int64_t)b * T;
+    const int64_t Np = k->pofs[P];
+    if (Np > INT32_MAX)
+        return xrem_fail(XREM_ERR_ARG, "%lld tokens in the ITM pairs, at most %d", (long long)Np, INT32_MAX);
+    k->prow = malloc(sizeof(int32_t) * (size_t)(Np ? Np : 1));
+    if (holes) k->pmask = malloc(sizeof(float) * (size_t)(Np ? Np : 1));
+    if (!k->prow || (holes && !k->pmask)) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    for (int64_t p = 0; p < P; p++) {
+        const int32_t j = text_of[p];
+        k->cls[p] = (int32_t)k->pofs[p];
+        for (int64_t t = 0; t < k->pofs[p + 1] - k->pofs[p]; t++) {
+            k->prow[k->pofs[p] + t] = (int32_t)(k->tofs[j] + t);
+            if (holes) k->pmask[k->pofs[p] + t] = k->tmask[k->tofs[j] + t];
+        }
+    }
+    return XREM_OK;
+}
+
+/* Texts without padding: each text's kept tokens packed, the layers on all of them at once with
+ * attention per text. */
 xrem_status xrem_albef_encode_texts(xrem_albef *m, const int32_t *ids, const int32_t *mask, int M, int L, float *feat,
                                     xrem_trace_fn trace, void *user)
 {
@@ -201,20 +294,31 @@ xrem_status xrem_albef_encode_texts(xrem_albef *m, const int32_t *ids, const int
     if (m->kind != XREM_ALBEF_RETRIEVAL)
         return xrem_fail(XREM_ERR_ARG, "text features need a retrieval model (this is an ITM model)");
     xrem_status s = xrem_bert_check_input(&m->bert, ids, M, L);
-    const int C = m->bert.cfg.C;
-    size_t bytes = xrem_bert_arena_bytes(&m->bert, M, L, 0, 0) + albef_small_bytes(M, C) + albef_small_bytes(M, m->E);
-    if (!s) s = albef_reserve(m, bytes);
-    float *fm = s ? NULL : albef_mask_f32(mask, (int64_t)M * L);
-    if (!s && !fm) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
     if (s) return s;
-    xrem_tensor x = xrem_bert_embed(&m->bert, m->be, &m->arena, ids, NULL, M, L);
-    if (trace) trace("bert.embed", -1, &x, user);
-    xrem_bert_layers(&m->bert, m->be, &m->arena, &x, fm, 0, m->bert.cfg.fusion_layer, NULL, trace, user);
-    xrem_tensor cls = albef_cls(m, &x);
-    xrem_tensor f = albef_project(m, &cls, &m->tproj_w, &m->tproj_b);
-    m->be->download(m->be, feat, f.data, sizeof(float) * (size_t)M * m->E);
-    free(fm);
-    return m->be->sync(m->be);
+    const int C = m->bert.cfg.C;
+    albef_pack k;
+    memset(&k, 0, sizeof k);
+    int holes = 0;
+    s = albef_pack_texts(&k, ids, mask, M, L, &holes);
+    const int64_t trace_rows = trace ? (int64_t)M * L : 0;
+    if (!s)
+        s = albef_reserve(m, xrem_bert_packed_arena_bytes(&m->bert, k.tofs[M], 0, trace_rows) +
+                                 albef_small_bytes(M, C) + albef_small_bytes(M, m->E));
+    const xrem_seqs texts = {M, k.tofs, M, k.tofs, NULL, k.tmask};
+    xrem_tensor x;
+    if (!s) s = xrem_bert_embed_packed(&m->bert, m->be, &m->arena, k.tids, NULL, k.tofs, M, &x);
+    if (!s) {
+        if (trace) xrem_bert_trace_packed(m->be, &m->arena, &x, &texts, L, "bert.embed", -1, trace, user);
+        xrem_bert_layers_packed(&m->bert, m->be, &m->arena, &x, &texts, 0, m->bert.cfg.fusion_layer, NULL, NULL, L,
+                                trace, user);
+        xrem_tensor cls = xrem_arena_f32_2d(&m->arena, M, C);
+        m->be->embed(m->be, &cls, &x, k.cls, M);
+        xrem_tensor f = albef_project(m, &cls, &m->tproj_w, &m->tproj_b);
+        m->be->download(m->be, feat, f.data, sizeof(float) * (size_t)M * m->E);
+        s = m->be->sync(m->be);
+    }
+    albef_pack_free(&k);
+    return s;
 }
 
 /* logits [P, K] from the fused [CLS] rows */
@@ -234,20 +338,10 @@ static xrem_tensor albef_head(xrem_albef *m, const xrem_tensor *cls)
     return o;
 }
 
-/* pairs[p] = t[text_of[p]] for p < P: one row gather (the backend's embed op) over the text
- * states viewed as [M, L*C] rows, so one launch however many pairs. text_of is range-checked. */
-static void albef_gather_texts(xrem_albef *m, xrem_tensor *pairs, const xrem_tensor *t, const int32_t *text_of,
-                               int64_t P)
-{
-    const int64_t row = t->ne[1] * t->ne[2]; /* L*C */
-    xrem_tensor src = *t, dst = *pairs;
-    src.ndim = dst.ndim = 2;
-    src.ne[1] = dst.ne[1] = row;
-    dst.ne[0] = P;
-    m->be->embed(m->be, &dst, &src, text_of, P);
-}
-
-/* Each of the B images meets K texts: pair p = b*K + k is (image b, text text_of[p]). */
+/* Each of the B images meets K texts: pair p = b*K + k is (image b, text text_of[p]). The texts
+ * are packed (no padding): the text-only layers run once per distinct text on its real tokens, the
+ * pairs gather those rows, and the fusion layers run on all pairs' tokens at once with attention
+ * per pair (self) and per image (cross: an image's K candidates share its keys/values). */
 xrem_status xrem_albef_itm_sets(xrem_albef *m, const float *img, int B, int Cin, const int32_t *ids,
                                 const int32_t *mask, int M, int L, const int32_t *text_of, int K, float *logits,
                                 xrem_trace_fn trace, void *user)
@@ -263,36 +357,49 @@ xrem_status xrem_albef_itm_sets(xrem_albef *m, const float *img, int B, int Cin,
     if (s) return s;
     const int R = m->vit.cfg.res, Cv = m->vit.cfg.C, C = m->bert.cfg.C, T = xrem_vit_tokens(&m->vit);
     const int64_t P = (int64_t)B * K;
-    size_t bytes = albef_small_bytes(B * Cin, R * R) + albef_small_bytes(B * T, Cv) + xrem_vit_arena_bytes(&m->vit, B) +
-                   albef_small_bytes(M * L, C) + xrem_bert_arena_bytes(&m->bert, M, L, 0, 0) +
-                   xrem_bert_arena_bytes(&m->bert, (int)P, L, B, T) + 3 * albef_small_bytes((int)P, C);
-    s = albef_reserve(m, bytes);
-    float *fm_text = s ? NULL : albef_mask_f32(mask, (int64_t)M * L);
-    float *fm_pair = s ? NULL : malloc(sizeof(float) * (size_t)(P * L));
-    if (!s && (!fm_text || !fm_pair)) s = xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    albef_pack k;
+    s = albef_pack_make(&k, ids, mask, M, L, text_of, B, K, T);
     if (s) {
-        free(fm_text);
-        free(fm_pair);
+        albef_pack_free(&k);
+        return s;
+    }
+    const int64_t Nt = k.tofs[M], Np = k.pofs[P];
+    const int64_t trace_rows = trace ? (P > M ? P : M) * (int64_t)L : 0;
+    size_t bytes = albef_small_bytes(B * Cin, R * R) + albef_small_bytes(B * T, Cv) + xrem_vit_arena_bytes(&m->vit, B) +
+                   xrem_bert_packed_arena_bytes(&m->bert, Nt, 0, trace_rows) +
+                   xrem_bert_packed_arena_bytes(&m->bert, Np, (int64_t)B * T, trace_rows) +
+                   3 * albef_small_bytes((int)P, C);
+    s = albef_reserve(m, bytes);
+    if (s) {
+        albef_pack_free(&k);
         return s;
     }
     xrem_tensor x = albef_upload_images(m, img, B, Cin), enc;
     xrem_vit_forward(&m->vit, m->be, &m->arena, &x, &enc, trace, user);
-    /* text-only layers once per distinct text, then gathered into each (image, text) pair; the
-     * pairs are image-major so each image's cross-attention keys/values serve its K texts */
-    xrem_tensor t = xrem_bert_embed(&m->bert, m->be, &m->arena, ids, NULL, M, L);
-    xrem_bert_layers(&m->bert, m->be, &m->arena, &t, fm_text, 0, m->bert.cfg.fusion_layer, NULL, trace, user);
-    xrem_tensor pairs = xrem_arena_f32_3d(&m->arena, P, L, C);
-    albef_gather_texts(m, &pairs, &t, text_of, P);
-    for (int64_t p = 0; p < P; p++)
-        memcpy(fm_pair + p * L, fm_text + (int64_t)text_of[p] * L, sizeof(float) * (size_t)L);
-    xrem_bert_layers(&m->bert, m->be, &m->arena, &pairs, fm_pair, m->bert.cfg.fusion_layer, m->bert.cfg.L, &enc,
-                     trace, user);
-    xrem_tensor cls = albef_cls(m, &pairs);
-    xrem_tensor o = albef_head(m, &cls);
-    m->be->download(m->be, logits, o.data, sizeof(float) * (size_t)P * o.ne[1]);
-    free(fm_text);
-    free(fm_pair);
-    return m->be->sync(m->be);
+    xrem_tensor enc2 = enc; /* [B*T, Cv] rows: image b's tokens are key sequence b */
+    enc2.ndim = 2;
+    enc2.ne[0] = (int64_t)B * T;
+    enc2.ne[1] = Cv;
+    const xrem_seqs texts = {M, k.tofs, M, k.tofs, NULL, k.tmask};
+    const xrem_seqs pairs_self = {P, k.pofs, P, k.pofs, NULL, k.pmask};
+    const xrem_seqs pairs_img = {P, k.pofs, B, k.iofs, k.img_of, NULL};
+    xrem_tensor t, pairs;
+    s = xrem_bert_embed_packed(&m->bert, m->be, &m->arena, k.tids, NULL, k.tofs, M, &t);
+    if (!s) {
+        xrem_bert_layers_packed(&m->bert, m->be, &m->arena, &t, &texts, 0, m->bert.cfg.fusion_layer, NULL, NULL, L,
+                                trace, user);
+        pairs = xrem_arena_f32_2d(&m->arena, Np, C);
+        m->be->embed(m->be, &pairs, &t, k.prow, Np);
+        xrem_bert_layers_packed(&m->bert, m->be, &m->arena, &pairs, &pairs_self, m->bert.cfg.fusion_layer,
+                                m->bert.cfg.L, &enc2, &pairs_img, L, trace, user);
+        xrem_tensor cls = xrem_arena_f32_2d(&m->arena, P, C);
+        m->be->embed(m->be, &cls, &pairs, k.cls, P);
+        xrem_tensor o = albef_head(m, &cls);
+        m->be->download(m->be, logits, o.data, sizeof(float) * (size_t)P * o.ne[1]);
+        s = m->be->sync(m->be);
+    }
+    albef_pack_free(&k);
+    return s;
 }
 
 xrem_status xrem_albef_itm(xrem_albef *m, const float *img, int B, int Cin, const int32_t *ids, const int32_t *mask,

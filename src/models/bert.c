@@ -249,28 +249,45 @@ static void bert_residual(xrem_backend *be, xrem_tensor *x, xrem_tensor *tmp, co
     be->layernorm(be, x, tmp, g, beta, eps);
 }
 
-static void bert_layer(const xrem_bert *m, const xrem_bert_layer *l, xrem_backend *be, xrem_arena *a, xrem_tensor *x,
-                       const float *mask, const xrem_tensor *enc)
+/* A tensor of x's leading dims with `cols` columns: [B,T,cols] padded, [N,cols] packed */
+static xrem_tensor bert_like(xrem_arena *a, const xrem_tensor *x, int64_t cols)
 {
-    const int64_t B = x->ne[0], T = x->ne[1], C = m->cfg.C;
+    int64_t ne[XREM_MAX_DIMS];
+    memcpy(ne, x->ne, sizeof(int64_t) * (size_t)x->ndim);
+    ne[x->ndim - 1] = cols;
+    return xrem_arena_f32(a, x->ndim, ne);
+}
+
+/* One layer on padded x [B,T,C] (self NULL: mask and enc [Bk,Te,Cv]) or packed x [N,C] (self and,
+ * with cross-attention, cross and enc [rows, Cv]). Only the attention calls differ. */
+static void bert_layer(const xrem_bert *m, const xrem_bert_layer *l, xrem_backend *be, xrem_arena *a, xrem_tensor *x,
+                       const float *mask, const xrem_tensor *enc, const xrem_seqs *self, const xrem_seqs *cross)
+{
+    const int64_t C = m->cfg.C;
     const size_t mark = a->used;
-    xrem_tensor qkv = xrem_arena_f32_3d(a, B, T, 3 * C);
-    xrem_tensor ctx = xrem_arena_f32_3d(a, B, T, C);
-    xrem_tensor tmp = xrem_arena_f32_3d(a, B, T, C);
+    xrem_tensor qkv = bert_like(a, x, 3 * C);
+    xrem_tensor ctx = bert_like(a, x, C);
+    xrem_tensor tmp = bert_like(a, x, C);
     be->linear(be, &qkv, x, &l->qkv_w, &l->qkv_b);
-    be->attention(be, &ctx, &qkv, 0, &qkv, C, &qkv, 2 * C, mask, m->cfg.NH);
+    if (self)
+        be->attention_packed(be, &ctx, &qkv, 0, &qkv, C, &qkv, 2 * C, self, m->cfg.NH);
+    else
+        be->attention(be, &ctx, &qkv, 0, &qkv, C, &qkv, 2 * C, mask, m->cfg.NH);
     bert_residual(be, x, &tmp, &ctx, &l->ao_w, &l->ao_b, &l->ao_g, &l->ao_beta, m->cfg.eps);
     if (l->cross) {
         /* keys/values once per image; the image mask is all ones */
-        xrem_tensor kv = xrem_arena_f32_3d(a, enc->ne[0], enc->ne[1], 2 * C);
+        xrem_tensor kv = bert_like(a, enc, 2 * C);
         be->linear(be, &kv, enc, &l->xkv_w, &l->xkv_b);
         xrem_tensor q = qkv;
-        q.ne[2] = C;
+        q.ne[q.ndim - 1] = C;
         be->linear(be, &q, x, &l->xq_w, &l->xq_b);
-        be->attention(be, &ctx, &q, 0, &kv, 0, &kv, C, NULL, m->cfg.NH);
+        if (self)
+            be->attention_packed(be, &ctx, &q, 0, &kv, 0, &kv, C, cross, m->cfg.NH);
+        else
+            be->attention(be, &ctx, &q, 0, &kv, 0, &kv, C, NULL, m->cfg.NH);
         bert_residual(be, x, &tmp, &ctx, &l->xo_w, &l->xo_b, &l->xo_g, &l->xo_beta, m->cfg.eps);
     }
-    xrem_tensor h = xrem_arena_f32_3d(a, B, T, m->cfg.inter);
+    xrem_tensor h = bert_like(a, x, m->cfg.inter);
     be->linear(be, &h, x, &l->in_w, &l->in_b);
     be->act(be, &h, XREM_ACT_GELU);
     bert_residual(be, x, &tmp, &h, &l->out_w, &l->out_b, &l->out_g, &l->out_beta, m->cfg.eps);
@@ -282,7 +299,92 @@ void xrem_bert_layers(const xrem_bert *m, xrem_backend *be, xrem_arena *a, xrem_
 {
     for (int i = from; i < to; i++) {
         XREM_ASSERT(!m->layers[i].cross || (enc && enc->ne[2] == m->cfg.enc_width && x->ne[0] % enc->ne[0] == 0));
-        bert_layer(m, &m->layers[i], be, a, x, mask, enc);
+        bert_layer(m, &m->layers[i], be, a, x, mask, enc, NULL, NULL);
         if (trace) trace(i < m->cfg.fusion_layer ? "bert.text.layer" : "bert.fusion.layer", i, x, user);
+    }
+}
+
+/* ---- packed sequences ----------------------------------------------------------------------------- */
+
+size_t xrem_bert_packed_arena_bytes(const xrem_bert *m, int64_t N, int64_t enc_rows, int64_t trace_rows)
+{
+    const size_t C = m->cfg.C;
+    size_t floats =
+        (size_t)N * (C + C + 3 * C + 2 * C + m->cfg.inter) + (size_t)enc_rows * 2 * C + (size_t)trace_rows * C;
+    return floats * sizeof(float) + 16 * 64;
+}
+
+xrem_status xrem_bert_embed_packed(const xrem_bert *m, xrem_backend *be, xrem_arena *a, const int32_t *ids,
+                                   const int32_t *types, const int64_t *ofs, int64_t n, xrem_tensor *out)
+{
+    const int64_t C = m->cfg.C, N = ofs[n];
+    if (N > INT32_MAX) return xrem_fail(XREM_ERR_SHAPE, "%lld packed tokens, at most %d", (long long)N, INT32_MAX);
+    int32_t *pos = malloc(sizeof(int32_t) * (size_t)(N ? N : 1));
+    if (!pos) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    for (int64_t s = 0; s < n; s++) {
+        const int64_t len = ofs[s + 1] - ofs[s];
+        if (len > m->cfg.max_pos - m->cfg.pos_offset) {
+            free(pos);
+            return xrem_fail(XREM_ERR_SHAPE, "text %lld of %lld tokens is longer than the model's position table (%d)",
+                             (long long)s, (long long)len, m->cfg.max_pos - m->cfg.pos_offset);
+        }
+        for (int64_t i = 0; i < len; i++)
+            pos[ofs[s] + i] = (int32_t)(m->cfg.pos_offset + i);
+    }
+    xrem_tensor x = xrem_arena_f32_2d(a, N, C);
+    const size_t mark = a->used;
+    xrem_tensor ty = xrem_arena_f32_2d(a, N, C);
+    /* the padded embedding's sums in its order: word + position, + type, then LayerNorm */
+    be->embed(be, &x, &m->word, ids, N);
+    be->embed(be, &ty, &m->pos, pos, N);
+    be->add(be, &x, &x, &ty);
+    if (types) {
+        be->embed(be, &ty, &m->type, types, N);
+        be->add(be, &x, &x, &ty);
+    } else {
+        xrem_tensor t0 = m->type;
+        t0.ndim = 1;
+        t0.ne[0] = C;
+        be->add(be, &x, &x, &t0);
+    }
+    be->layernorm(be, &x, &x, &m->emb_g, &m->emb_b, m->cfg.eps);
+    /* the ops are queued (CUDA): the position ids must outlive them */
+    xrem_status s = be->sync(be);
+    free(pos);
+    a->used = mark;
+    *out = x;
+    return s;
+}
+
+/* The trace of packed states: the padded [n, L, C] layout the goldens store, padding rows 0. */
+void xrem_bert_trace_packed(xrem_backend *be, xrem_arena *a, const xrem_tensor *x, const xrem_seqs *sq, int64_t L,
+                            const char *what, int i, xrem_trace_fn trace, void *user)
+{
+    const int64_t C = x->ne[1], n = sq->nq;
+    const size_t mark = a->used;
+    xrem_tensor p = xrem_arena_f32_3d(a, n, L, C);
+    float *zero = calloc((size_t)(n * L * C) + 1, sizeof(float));
+    if (!zero) return; /* tracing is for tests: nothing to trace into */
+    be->upload(be, p.data, zero, xrem_tensor_bytes(&p));
+    for (int64_t s = 0; s < n; s++)
+        be->copy2d(be, (float *)p.data + s * L * C, C, (const float *)x->data + sq->qofs[s] * C, C,
+                   sq->qofs[s + 1] - sq->qofs[s], C);
+    trace(what, i, &p, user);
+    be->sync(be);
+    free(zero);
+    a->used = mark;
+}
+
+void xrem_bert_layers_packed(const xrem_bert *m, xrem_backend *be, xrem_arena *a, xrem_tensor *x, const xrem_seqs *self,
+                             int from, int to, const xrem_tensor *enc, const xrem_seqs *cross, int64_t trace_len,
+                             xrem_trace_fn trace, void *user)
+{
+    XREM_ASSERT(x->ndim == 2 && self && self->qofs[self->nq] == x->ne[0]);
+    for (int i = from; i < to; i++) {
+        XREM_ASSERT(!m->layers[i].cross || (enc && cross && enc->ndim == 2 && enc->ne[1] == m->cfg.enc_width));
+        bert_layer(m, &m->layers[i], be, a, x, NULL, enc, self, cross);
+        if (trace)
+            xrem_bert_trace_packed(be, a, x, self, trace_len,
+                                   i < m->cfg.fusion_layer ? "bert.text.layer" : "bert.fusion.layer", i, trace, user);
     }
 }

@@ -64,4 +64,24 @@ xrem_tensor xrem_bert_embed(const xrem_bert *m, xrem_backend *be, xrem_arena *a,
 void xrem_bert_layers(const xrem_bert *m, xrem_backend *be, xrem_arena *a, xrem_tensor *x, const float *mask,
                       int from, int to, const xrem_tensor *enc, xrem_trace_fn trace, void *user);
 
+/* Packed sequences (no padding): n sequences, sequence s is rows ofs[s] .. ofs[s+1]-1 of x [ofs[n], C],
+ * ids and types ([ofs[n]], host, types NULL = all 0) packed the same way; positions restart at each
+ * sequence. The results are those of the padded calls on the real tokens, to rounding. */
+size_t xrem_bert_packed_arena_bytes(const xrem_bert *m, int64_t N, int64_t enc_rows, int64_t trace_rows);
+/* x [ofs[n], C] from the arena. XREM_ERR_SHAPE when a sequence is longer than the position table. */
+xrem_status xrem_bert_embed_packed(const xrem_bert *m, xrem_backend *be, xrem_arena *a, const int32_t *ids,
+                                   const int32_t *types, const int64_t *ofs, int64_t n, xrem_tensor *x);
+/* Layers [from, to) in place on packed x [N, C]; self: its sequences (self-attention: kofs == qofs,
+ * kv_of NULL, mask for masked tokens inside the lengths). Cross-attention layers attend to enc
+ * [rows, Cv] as `cross` says (its qofs those of self). trace: called after each layer with the
+ * states padded to trace_len tokens ([n, trace_len, C], padding rows 0; the arena then needs
+ * n*trace_len*C more floats). */
+void xrem_bert_layers_packed(const xrem_bert *m, xrem_backend *be, xrem_arena *a, xrem_tensor *x, const xrem_seqs *self,
+                             int from, int to, const xrem_tensor *enc, const xrem_seqs *cross, int64_t trace_len,
+                             xrem_trace_fn trace, void *user);
+/* Call trace(what, i) with packed x [ofs[n], C] in the padded layout [n, L, C], padding rows 0
+ * (the arena needs n*L*C floats). */
+void xrem_bert_trace_packed(xrem_backend *be, xrem_arena *a, const xrem_tensor *x, const xrem_seqs *sq, int64_t L,
+                            const char *what, int i, xrem_trace_fn trace, void *user);
+
 #endif

@@ -76,35 +76,83 @@ size_t xrem_bert_cls_small_bytes(int64_t rows, int64_t cols)
     return (size_t)(rows * cols) * sizeof(float) + 64;
 }
 
-/* enc->fmask [BT] = mask != 0 (kept past the forward: a backend may read it until the sync). */
-static xrem_status bc_float_mask(xrem_bert_cls *enc, const int32_t *mask, int64_t BT)
+/* The packed layout of a padded batch: sequence b keeps its tokens up to its last unmasked one
+ * (all T when none is unmasked: the padded computation attends uniformly over them then), with
+ * enc->fmask over the kept tokens when one of them is masked. */
+typedef struct {
+    int64_t *ofs;         /* [B+1] */
+    int32_t *ids, *types; /* [N] */
+    int32_t *cls;         /* [B] each sequence's first row */
+    int holes;
+} bc_pack;
+
+static void bc_pack_free(bc_pack *p)
 {
-    if ((size_t)BT > enc->fmask_n) {
-        float *f = realloc(enc->fmask, sizeof(float) * (size_t)BT);
+    free(p->ofs);
+    free(p->ids);
+    free(p->types);
+    free(p->cls);
+}
+
+static xrem_status bc_pack_make(xrem_bert_cls *enc, const int32_t *ids, const int32_t *types, const int32_t *mask,
+                                int B, int T, bc_pack *p)
+{
+    memset(p, 0, sizeof *p);
+    if (!(p->ofs = malloc(sizeof(int64_t) * (size_t)(B + 1))) || !(p->cls = malloc(sizeof(int32_t) * (size_t)B)))
+        return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    p->ofs[0] = 0;
+    for (int b = 0; b < B; b++) {
+        const int32_t *mb = mask ? mask + (int64_t)b * T : NULL;
+        int64_t n = T;
+        while (mb && n > 0 && !mb[n - 1])
+            n--;
+        if (!n) n = T;
+        for (int64_t t = 0; mb && t < n; t++)
+            p->holes |= !mb[t];
+        p->cls[b] = (int32_t)p->ofs[b];
+        p->ofs[b + 1] = p->ofs[b] + n;
+    }
+    const int64_t N = p->ofs[B];
+    p->ids = malloc(sizeof(int32_t) * (size_t)(N ? N : 1));
+    if (types) p->types = malloc(sizeof(int32_t) * (size_t)(N ? N : 1));
+    if (!p->ids || (types && !p->types)) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
+    if (p->holes && (size_t)N > enc->fmask_n) {
+        float *f = realloc(enc->fmask, sizeof(float) * (size_t)N);
         if (!f) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
         enc->fmask = f;
-        enc->fmask_n = (size_t)BT;
+        enc->fmask_n = (size_t)N;
     }
-    for (int64_t i = 0; i < BT; i++)
-        enc->fmask[i] = mask[i] != 0;
+    for (int b = 0; b < B; b++)
+        for (int64_t t = 0; t < p->ofs[b + 1] - p->ofs[b]; t++) {
+            const int64_t i = (int64_t)b * T + t, o = p->ofs[b] + t;
+            p->ids[o] = ids[i];
+            if (types) p->types[o] = types[i];
+            if (p->holes) enc->fmask[o] = mask[i] != 0;
+        }
     return XREM_OK;
 }
 
+/* Without padding: the kept tokens of all B sequences at once, attention per sequence. */
 xrem_status xrem_bert_cls_forward(xrem_bert_cls *enc, const int32_t *ids, const int32_t *types, const int32_t *mask,
                                   int B, int T, size_t head_bytes, xrem_tensor *h)
 {
-    const int64_t BT = (int64_t)B * T, C = enc->bert.cfg.C;
-    xrem_status s = mask ? bc_float_mask(enc, mask, BT) : XREM_OK;
+    const int64_t C = enc->bert.cfg.C;
+    bc_pack p;
+    xrem_status s = bc_pack_make(enc, ids, types, mask, B, T, &p);
     if (!s)
-        s = bc_reserve(enc,
-                       xrem_bert_arena_bytes(&enc->bert, B, T, 0, 0) + xrem_bert_cls_small_bytes(B, C) + head_bytes);
-    if (s) return s;
+        s = bc_reserve(enc, xrem_bert_packed_arena_bytes(&enc->bert, p.ofs[B], 0, 0) + xrem_bert_cls_small_bytes(B, C) +
+                                head_bytes);
     xrem_backend *be = enc->be;
-    xrem_tensor x = xrem_bert_embed(&enc->bert, be, &enc->arena, ids, types, B, T);
-    xrem_bert_layers(&enc->bert, be, &enc->arena, &x, mask ? enc->fmask : NULL, 0, enc->bert.cfg.L, NULL, NULL, NULL);
-    *h = xrem_arena_f32_2d(&enc->arena, B, C); /* final_hidden[:, 0] */
-    be->copy2d(be, h->data, C, x.data, T * C, B, C);
-    return XREM_OK;
+    xrem_tensor x;
+    if (!s) s = xrem_bert_embed_packed(&enc->bert, be, &enc->arena, p.ids, p.types, p.ofs, B, &x);
+    if (!s) {
+        const xrem_seqs sq = {B, p.ofs, B, p.ofs, NULL, p.holes ? enc->fmask : NULL};
+        xrem_bert_layers_packed(&enc->bert, be, &enc->arena, &x, &sq, 0, enc->bert.cfg.L, NULL, NULL, 0, NULL, NULL);
+        *h = xrem_arena_f32_2d(&enc->arena, B, C); /* final_hidden[:, 0] */
+        be->embed(be, h, &x, p.cls, B);
+    }
+    bc_pack_free(&p);
+    return s;
 }
 
 /* ---------------------------------------------------------------------------------------------
