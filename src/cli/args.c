@@ -1,6 +1,8 @@
 #include "cli/args.h"
+#include "core/dist.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,10 +74,29 @@ const char *xrem_arg_backend(int argc, char **argv)
     return v ? v : "cpu";
 }
 
+/* Under MPI, a bare "cuda" means this rank's GPU: the node-local rank, modulo the GPUs
+ * CUDA_VISIBLE_DEVICES lists when it is set (srun --gpus-per-task=1 shows each rank one GPU). */
+static const char *xrem__rank_device(const char *name, char *buf, size_t cap)
+{
+    if (strcmp(name, "cuda") || xrem_dist_size() == 1) return name;
+    int dev = xrem_dist_local_rank();
+    const char *vis = getenv("CUDA_VISIBLE_DEVICES");
+    if (vis && *vis) {
+        int n = 1;
+        for (const char *p = vis; *p; p++)
+            n += *p == ',';
+        dev %= n;
+    }
+    snprintf(buf, cap, "cuda:%d", dev);
+    return buf;
+}
+
 int xrem_arg_backend_create(int argc, char **argv, const char *cmd, int threads, xrem_backend **be)
 {
     xrem_threads_set(threads); /* --threads bounds the whole command, host-side loops too */
-    if (xrem_backend_create(xrem_arg_backend(argc, argv), threads, be) == XREM_OK) return 0;
+    char dev[32];
+    if (xrem_backend_create(xrem__rank_device(xrem_arg_backend(argc, argv), dev, sizeof dev), threads, be) == XREM_OK)
+        return 0;
     fprintf(stderr, "xrem %s: %s\n", cmd, xrem_last_error());
     return 1;
 }

@@ -5,6 +5,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "core/dist.h"
 #include "pipeline/filters.h"
 #include "pipeline/run.h"
 
@@ -70,8 +71,8 @@ int xrem_cmd_run(int argc, char **argv)
     xrem_progress progress = xrem_cli_progress("run");
     c.progress = &progress;
     if (!s) s = xrem_run(&c, be);
-    if (s) fprintf(stderr, "xrem run: %s\n", xrem_last_error());
-    else fprintf(stderr, "xrem run: wrote %s/run.h5, reports.csv, pred.csv\n", c.out);
+    if (s && xrem_dist_should_print()) fprintf(stderr, "xrem run: %s\n", xrem_last_error());
+    else if (!s && xrem_dist_rank() == 0) fprintf(stderr, "xrem run: wrote %s/run.h5, reports.csv, pred.csv\n", c.out);
     xrem_filter_free(f);
     xrem_backend_free(be);
     return s ? 1 : 0;
