@@ -10,7 +10,10 @@
 #endif
 
 /* dist_failed: an agreed failure happened; every rank holds it, so later agrees need no message */
-static int dist_rank = 0, dist_size = 1, dist_active = 0, dist_quiet = 0, dist_failed = 0;
+static int dist_rank = 0, dist_size = 1, dist_quiet = 0, dist_failed = 0;
+#ifdef XREM_HAVE_MPI
+static int dist_active = 0; /* MPI_Init was called */
+#endif
 
 int xrem_dist_launched(void)
 {
@@ -30,6 +33,19 @@ int xrem_dist_init(void)
     MPI_Comm_rank(MPI_COMM_WORLD, &dist_rank);
     MPI_Comm_size(MPI_COMM_WORLD, &dist_size);
     dist_active = 1;
+#else
+    /* N copies of a build without MPI would each run everything into the same --out */
+    static const char *const vars[] = {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", NULL};
+    for (int i = 0; vars[i]; i++) {
+        const char *v = getenv(vars[i]);
+        if (v && atoi(v) > 1) {
+            xrem_fail(XREM_ERR_UNSUPPORTED,
+                      "started as one of %s processes (%s), but this xrem was built without MPI "
+                      "(configure with -DXREM_MPI=ON)",
+                      v, vars[i]);
+            return -1;
+        }
+    }
 #endif
     return 0;
 }
