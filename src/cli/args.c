@@ -1,4 +1,5 @@
 #include "cli/args.h"
+#include "backend.h"
 #include "core/dist.h"
 
 #include <errno.h>
@@ -74,20 +75,15 @@ const char *xrem_arg_backend(int argc, char **argv)
     return v ? v : "cpu";
 }
 
-/* Under MPI, a bare "cuda" means this rank's GPU: the node-local rank, modulo the GPUs
- * CUDA_VISIBLE_DEVICES lists when it is set (srun --gpus-per-task=1 shows each rank one GPU). */
+/* Under MPI, a bare "cuda" means this rank's GPU: the node-local rank modulo the GPUs this process
+ * sees (so one rank per GPU, and several ranks share a GPU when there are more ranks than GPUs; under
+ * srun --gpus-per-task=1 each rank sees one GPU, its cuda:0). */
 static const char *xrem__rank_device(const char *name, char *buf, size_t cap)
 {
     if (strcmp(name, "cuda") || xrem_dist_size() == 1) return name;
-    int dev = xrem_dist_local_rank();
-    const char *vis = getenv("CUDA_VISIBLE_DEVICES");
-    if (vis && *vis) {
-        int n = 1;
-        for (const char *p = vis; *p; p++)
-            n += *p == ',';
-        dev %= n;
-    }
-    snprintf(buf, cap, "cuda:%d", dev);
+    const int n = xrem_backend_cuda_count();
+    if (n < 1) return name; /* xrem_backend_create says why there is no GPU */
+    snprintf(buf, cap, "cuda:%d", xrem_dist_local_rank() % n);
     return buf;
 }
 
