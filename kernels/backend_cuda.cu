@@ -181,6 +181,16 @@ static size_t env_size(const char *name, size_t dflt)
     return (end && *end == '\0' && v > 0) ? (size_t)v : dflt;
 }
 
+int xrem_backend_cuda_count(void)
+{
+    int n = 0;
+    if (cudaGetDeviceCount(&n) != cudaSuccess) {
+        (void)cudaGetLastError();
+        return 0;
+    }
+    return n;
+}
+
 xrem_status xrem_backend_cuda_create(int device, xrem_backend **out)
 {
     *out = NULL;

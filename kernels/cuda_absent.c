@@ -8,3 +8,8 @@ xrem_status xrem_backend_cuda_create(int device, xrem_backend **out)
     return xrem_fail(XREM_ERR_UNSUPPORTED,
                      "built without CUDA (configure with -DXREM_CUDA=ON where nvcc is installed)");
 }
+
+int xrem_backend_cuda_count(void)
+{
+    return 0;
+}

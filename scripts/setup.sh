@@ -9,16 +9,17 @@
 #               dependencies, transformers 4.30.2 / tokenizers / bert-score 0.3.13 (the reference
 #               metric packages). Tests that need them skip (exit 77) without them.
 #   python:     numpy, pandas, scikit-build-core (pinned, PyPI) for `python3` on PATH: the package test
+# OpenMPI (libopenmpi-dev, openmpi-bin) builds `mpirun -np N xrem run` (CMake XREM_MPI=AUTO finds it).
 # CUDA is optional: the CUDA backend is built when nvcc is on PATH (or in /usr/local/cuda/bin).
 set -euo pipefail
 
 APT_PKGS=(build-essential cmake pkg-config libhdf5-dev libopenblas-openmp-dev zlib1g-dev python3-pip libjpeg62-turbo-dev libpng-dev
-          clang libclang-rt-dev libomp-dev
+          clang libclang-rt-dev libomp-dev libopenmpi-dev openmpi-bin
           python3-torch python3-h5py python3-numpy python3-pandas python3-pil python3-matplotlib
           python3-regex python3-tqdm python3-filelock python3-packaging python3-yaml python3-requests)
 if [ "${XREM_SETUP_NO_TORCH:-0}" = 1 ]; then
   APT_PKGS=(build-essential cmake pkg-config libhdf5-dev libopenblas-openmp-dev zlib1g-dev libjpeg62-turbo-dev libpng-dev
-            clang libclang-rt-dev libomp-dev)
+            clang libclang-rt-dev libomp-dev libopenmpi-dev openmpi-bin)
 fi
 
 SUDO_PIP=""

@@ -139,6 +139,8 @@ struct xrem_backend {
  * is no driver or no device, XREM_ERR_ARG when `device` is out of range. */
 xrem_status xrem_backend_cpu_create(int threads, xrem_backend **out);
 xrem_status xrem_backend_cuda_create(int device, xrem_backend **out);
+/* the CUDA devices this process sees (CUDA_VISIBLE_DEVICES applied); 0 without CUDA, a driver or a GPU */
+int xrem_backend_cuda_count(void);
 /* XREM_ERR_UNSUPPORTED (naming the op) unless the backend provides every op the models use. */
 xrem_status xrem_backend_check(const xrem_backend *be);
 

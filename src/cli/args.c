@@ -1,6 +1,9 @@
 #include "cli/args.h"
+#include "backend.h"
+#include "core/dist.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -72,10 +75,24 @@ const char *xrem_arg_backend(int argc, char **argv)
     return v ? v : "cpu";
 }
 
+/* Under MPI, a bare "cuda" means this rank's GPU: the node-local rank modulo the GPUs this process
+ * sees (so one rank per GPU, and several ranks share a GPU when there are more ranks than GPUs; under
+ * srun --gpus-per-task=1 each rank sees one GPU, its cuda:0). */
+static const char *xrem__rank_device(const char *name, char *buf, size_t cap)
+{
+    if (strcmp(name, "cuda") || xrem_dist_size() == 1) return name;
+    const int n = xrem_backend_cuda_count();
+    if (n < 1) return name; /* xrem_backend_create says why there is no GPU */
+    snprintf(buf, cap, "cuda:%d", xrem_dist_local_rank() % n);
+    return buf;
+}
+
 int xrem_arg_backend_create(int argc, char **argv, const char *cmd, int threads, xrem_backend **be)
 {
     xrem_threads_set(threads); /* --threads bounds the whole command, host-side loops too */
-    if (xrem_backend_create(xrem_arg_backend(argc, argv), threads, be) == XREM_OK) return 0;
+    char dev[32];
+    if (xrem_backend_create(xrem__rank_device(xrem_arg_backend(argc, argv), dev, sizeof dev), threads, be) == XREM_OK)
+        return 0;
     fprintf(stderr, "xrem %s: %s\n", cmd, xrem_last_error());
     return 1;
 }

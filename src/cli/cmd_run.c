@@ -5,6 +5,7 @@
 #include "cli/args.h"
 #include "cli/commands.h"
 #include "cli/progress.h"
+#include "core/dist.h"
 #include "xrem/run.h"
 
 static const char *const run_known[] = {"--retrieval", "--itm", "--nli", "--images", "--corpus", "--out", "--reports",
@@ -38,9 +39,9 @@ int xrem_cmd_run(int argc, char **argv)
     xrem_progress progress = xrem_cli_progress("run");
     if (!rc) xrem_job_opts_set_progress(o, progress.fn, progress.user);
     if (!rc && xrem_job_run(o, be)) {
-        fprintf(stderr, "xrem run: %s\n", xrem_last_error());
+        if (xrem_dist_should_print()) fprintf(stderr, "xrem run: %s\n", xrem_last_error()); /* once under MPI */
         rc = 1;
-    } else if (!rc) {
+    } else if (!rc && xrem_dist_rank() == 0) {
         fprintf(stderr, "xrem run: wrote %s/run.h5, reports.csv, pred.csv\n", xrem_arg_str(argc, argv, "--out"));
     }
     xrem_job_opts_free(o);

@@ -6,6 +6,7 @@
 #include <unistd.h>
 
 #include "cli/commands.h"
+#include "core/dist.h"
 
 static void xrem__usage(FILE *out)
 {
@@ -40,6 +41,26 @@ static void xrem__blas_kernel_fixup(char **argv)
 #endif
 }
 
+/* Under mpirun/srun only `xrem run` shares its work between the ranks; any other command would
+ * have every rank write the same outputs, so it is refused. */
+static int xrem__run_command(const xrem_cli_command *c, int argc, char **argv)
+{
+    if (xrem_dist_init()) {
+        fprintf(stderr, "xrem %s: %s\n", c->name, xrem_last_error());
+        return 1;
+    }
+    int rc;
+    if (xrem_dist_size() > 1 && strcmp(c->name, "run")) {
+        if (xrem_dist_rank() == 0)
+            fprintf(stderr, "xrem %s: only 'xrem run' runs under MPI (%d ranks); start it as one process\n", c->name,
+                    xrem_dist_size());
+        rc = 2;
+    } else
+        rc = c->run(argc, argv);
+    xrem_dist_finalize();
+    return rc;
+}
+
 int main(int argc, char **argv)
 {
     xrem__blas_kernel_fixup(argv);
@@ -53,7 +74,7 @@ int main(int argc, char **argv)
         return 0;
     }
     for (const xrem_cli_command *c = xrem_cli_commands; c->name; c++)
-        if (!strcmp(c->name, cmd)) return c->run(argc - 1, argv + 1);
+        if (!strcmp(c->name, cmd)) return xrem__run_command(c, argc - 1, argv + 1);
     fprintf(stderr, "xrem: unknown command '%s'\n", cmd);
     xrem__usage(stderr);
     return 2;

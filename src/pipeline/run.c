@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "core/csv.h"
+#include "core/dist.h"
 #include "core/h5.h"
 #include "core/outlock.h"
 #include "core/outpath.h"
@@ -941,11 +942,54 @@ static xrem_status run_prepare_dir(const xrem_run_config *cfg, xrem_outlock **lo
     return XREM_OK;
 }
 
-static xrem_status run_chunks(run_ctx *x, run_chunk *all)
+/* The chunks this process computes (or, with --resume, reuses): chunk k belongs to rank k % size.
+ * One process (size 1) keeps each chunk in memory as it goes (gather); under MPI (gather NULL) each
+ * rank only writes its chunk files and rank 0 reads them all afterwards (run_read_chunks). */
+static xrem_status run_own_chunks(run_ctx *x, run_chunk *gather)
+{
+    const xrem_run_config *cfg = x->cfg;
+    const int rank = xrem_dist_rank(), size = xrem_dist_size();
+    /* one progress line for the job: rank 0 reports its own share */
+    const xrem_progress *progress = rank == 0 ? cfg->progress : NULL;
+    int64_t mine = 0, done = 0, reused = 0;
+    for (int64_t o = 0, k = 0; o < x->im.nsel; o += cfg->batch, k++)
+        if (k % size == rank) mine += x->im.nsel - o < cfg->batch ? x->im.nsel - o : cfg->batch;
+    /* in rounds of one chunk per rank, agreeing after each, so a rank's failure stops the others
+     * after their current chunk */
+    const int64_t nk = (x->im.nsel + cfg->batch - 1) / cfg->batch;
+    xrem_status s = XREM_OK;
+    for (int64_t round = 0; !s && round * size < nk; round++) {
+        const int64_t k = round * size + rank, o = k * cfg->batch;
+        if (k < nk) {
+            const int n = (int)(x->im.nsel - o < cfg->batch ? x->im.nsel - o : cfg->batch);
+            run_chunk c;
+            char path[4200];
+            chunk_path(x, k, path, sizeof path);
+            s = chunk_alloc(&c, n, cfg, x->C);
+            for (int i = 0; !s && i < n; i++) c.rows[i] = (int32_t)x->im.sel[o + i];
+            if (!s && cfg->resume && chunk_read(x, &c, path)) reused++;
+            else if (!s) {
+                s = chunk_compute(x, &c);
+                if (!s) s = chunk_write(x, &c, path);
+            }
+            if (!s && gather) s = run_gather(x, gather, &c, o);
+            chunk_release(&c);
+            done += n;
+            char note[64];
+            snprintf(note, sizeof note, " (%lld chunks reused)", (long long)reused);
+            xrem_progress_report(progress, "images", done, mine, note);
+        }
+        s = xrem_dist_agree(s);
+    }
+    xrem_progress_end(progress);
+    return s;
+}
+
+/* Rank 0, after every rank wrote its chunks: the whole run from the chunk files, in order. */
+static xrem_status run_read_chunks(run_ctx *x, run_chunk *all)
 {
     const xrem_run_config *cfg = x->cfg;
     xrem_status s = XREM_OK;
-    int64_t reused = 0;
     for (int64_t o = 0, k = 0; !s && o < x->im.nsel; o += cfg->batch, k++) {
         const int n = (int)(x->im.nsel - o < cfg->batch ? x->im.nsel - o : cfg->batch);
         run_chunk c;
@@ -953,21 +997,21 @@ static xrem_status run_chunks(run_ctx *x, run_chunk *all)
         chunk_path(x, k, path, sizeof path);
         s = chunk_alloc(&c, n, cfg, x->C);
         for (int i = 0; !s && i < n; i++) c.rows[i] = (int32_t)x->im.sel[o + i];
-        if (!s && cfg->resume && chunk_read(x, &c, path)) reused++;
-        else if (!s) {
-            s = chunk_compute(x, &c);
-            if (!s) s = chunk_write(x, &c, path);
-        }
+        if (!s && !chunk_read(x, &c, path))
+            s = xrem_fail(XREM_ERR_FORMAT,
+                          "%s: rank %lld reported this chunk written, but it is missing or not this run's "
+                          "(another run into --out?)",
+                          path, (long long)(k % xrem_dist_size()));
         if (!s) s = run_gather(x, all, &c, o);
         chunk_release(&c);
-        char note[64];
-        snprintf(note, sizeof note, " (%lld chunks reused)", (long long)reused);
-        xrem_progress_report(cfg->progress, "images", o + n, x->im.nsel, note);
     }
-    xrem_progress_end(cfg->progress);
     return s;
 }
 
+/* Under MPI (`mpirun -np N xrem run`) every rank reads the inputs and computes its chunks; rank 0
+ * alone checks, creates and locks --out, and writes run.h5, reports.csv and pred.csv, the same bytes
+ * as one process writes. Every step that can fail on one rank is followed by xrem_dist_agree, so a
+ * failure anywhere stops every rank with the failing rank's message. */
 xrem_status xrem_run(const xrem_run_config *cfg, xrem_backend *be)
 {
     run_ctx x = {0};
@@ -975,14 +1019,20 @@ xrem_status xrem_run(const xrem_run_config *cfg, xrem_backend *be)
     x.be = be;
     run_chunk all = {0};
     xrem_outlock *lock = NULL;
+    const int root = xrem_dist_rank() == 0, many = xrem_dist_size() > 1;
     /* every input is read and checked before --out is touched */
     xrem_status s = run_check_config(cfg);
     if (!s) s = run_setup(&x);
-    if (!s) s = run_check_out(&x);
-    if (!s) s = run_prepare_dir(cfg, &lock);
-    if (!s) s = chunk_alloc(&all, (int)x.im.nsel, cfg, x.C);
-    if (!s) s = run_chunks(&x, &all);
-    if (!s) s = run_write_outputs(&x, &all);
+    s = xrem_dist_agree(s);
+    if (!s && root) s = run_check_out(&x);
+    if (!s && root) s = run_prepare_dir(cfg, &lock);
+    s = xrem_dist_agree(s);
+    if (!s && root) s = chunk_alloc(&all, (int)x.im.nsel, cfg, x.C);
+    if (!s) s = run_own_chunks(&x, many ? NULL : &all);
+    s = xrem_dist_agree(s);
+    if (!s && root && many) s = run_read_chunks(&x, &all);
+    if (!s && root) s = run_write_outputs(&x, &all);
+    s = xrem_dist_agree(s);
     chunk_release(&all);
     run_release(&x);
     xrem_outlock_release(lock);
