@@ -17,6 +17,7 @@ int main(void)
     xrem_job_opts *r = NULL, *e = NULL;
     CHECK_OK(xrem_job_opts_create(XREM_JOB_RUN, &r));
     CHECK_OK(xrem_job_opts_create(XREM_JOB_EMBED, &e));
+    xrem_job_opts *e0 = e;
     CHECK(xrem_job_opts_set(r, "k4", "1") == XREM_ERR_ARG && has("--k4"), "unknown key: %s", xrem_last_error());
     CHECK(xrem_job_opts_set(e, "k1", "1") == XREM_ERR_ARG && has("embed"), "run key on embed: %s", xrem_last_error());
     CHECK(xrem_job_opts_set(r, "k1", "five") == XREM_ERR_ARG && has("--k1 must be an integer"), "k1 five: %s",
@@ -38,8 +39,23 @@ int main(void)
     CHECK_OK(xrem_job_opts_set(r, "filter", NULL)); /* back to the default */
     CHECK_OK(xrem_job_opts_check(r));
     CHECK(xrem_job_run(r, NULL) == XREM_ERR_ARG, "a run without a backend");
+    xrem_job_opts *w = NULL;
+    CHECK_OK(xrem_job_opts_create(XREM_JOB_SWEEP, &w));
+    CHECK(xrem_job_opts_check(w) == XREM_ERR_ARG && has("--run is required"), "sweep without run: %s", xrem_last_error());
+    CHECK_OK(xrem_job_opts_set(w, "run", "RUN"));
+    CHECK_OK(xrem_job_opts_check(w)); /* the default grid */
+    const char *bad[] = {"5,,7", "0", "5,x", "4097"};
+    for (int i = 0; i < 4; i++) {
+        CHECK_OK(xrem_job_opts_set(w, "k2", bad[i]));
+        CHECK(xrem_job_opts_check(w) == XREM_ERR_ARG && has("--k2"), "k2 '%s': %s", bad[i], xrem_last_error());
+    }
+    CHECK_OK(xrem_job_opts_set(w, "k2", "1,5"));
+    CHECK_OK(xrem_job_opts_set(w, "preset", "paper2"));
+    CHECK(xrem_job_opts_check(w) == XREM_ERR_ARG && has("paper"), "preset paper2: %s", xrem_last_error());
+    CHECK(xrem_job_opts_create((xrem_job_kind)7, &e) == XREM_ERR_ARG, "job kind 7 accepted");
+    xrem_job_opts_free(w);
     xrem_job_opts_free(r);
-    xrem_job_opts_free(e);
+    xrem_job_opts_free(e0);
     xrem_job_opts_free(NULL);
     return xrem_test_failures ? 1 : 0;
 }

@@ -195,6 +195,13 @@ if tgz and os.path.exists(tgz) and os.path.exists(vocab):
         fail(f"xrem.run/embed differ from the CLI (pred/reports equal: {same}, {len(pred)} rows, counts {counts})")
     else:
         print(f"  ok: xrem.embed ({counts['reports']} reports) and xrem.run give the CLI's pred.csv and reports.csv byte for byte")
+    tab = xrem.sweep("py_run", k1=[3, 5], k2=[1, 2], k3=[1], gt="xg.csv", nli=nli, out="py_sweep")
+    sh("sweep", "--run", "cli_run", "--k1", "3,5", "--k2", "1,2", "--k3", "1", "--gt", "xg.csv", "--nli", nli,
+       "--out", "cli_sweep")
+    if open("py_sweep/table.csv", "rb").read() != open("cli_sweep/table.csv", "rb").read() or len(tab) != 4:
+        fail(f"xrem.sweep's table.csv differs from the CLI's ({len(tab)} rows)")
+    else:
+        print(f"  ok: xrem.sweep gives the CLI's table.csv byte for byte ({len(tab)} settings)")
     try:
         xrem.run("ret.h5", "cxr.h5", "py_corpus.h5", "py_run2", k1=5)
         fail("xrem.run without itm accepted")

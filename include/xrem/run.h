@@ -1,6 +1,6 @@
-/* xrem/run.h — X-REM itself from a program: embed a report corpus, then generate reports for test
- * images, as `xrem embed` and `xrem run` do (they call these entries, so the defaults and the
- * checks are the same).
+/* xrem/run.h — X-REM itself from a program: embed a report corpus, generate reports for test
+ * images and sweep (K1, K2, K3) settings over a run, as `xrem embed`, `xrem run` and `xrem sweep`
+ * do (they call these entries, so the defaults and the checks are the same).
  *
  *   #include <xrem/xrem.h>
  *
@@ -29,6 +29,9 @@
  *          k2 (10), k3 (2; 3 with the BERTScore filter), filter (nli | bertscore | none; default
  *          nli, none with no-itm), batch (4), res-retrieval (256), res-itm (384); flags no-itm,
  *          drop-empty-candidate, resume
+ *   sweep: run (required: a run's folder), k1, k2, k3 (comma lists; default 10,25,50 x 1,5,10 x 1,2,3,
+ *          each value one the run can give), preset ("paper": the paper's ablation rows instead of the
+ *          grid), gt (GT CSV for BLEU-2), nli, bertscore-model (the filters' models), out (RUN/sweep)
  * A bad value fails at once with XREM_ERR_ARG and a message naming the key; what needs the whole
  * set (required keys, a filter without its model, no-itm with a filter) is checked by xrem_job_run
  * before anything is written. Outputs appear whole or not at all (see the README).
@@ -47,7 +50,7 @@
 extern "C" {
 #endif
 
-typedef enum { XREM_JOB_EMBED = 0, XREM_JOB_RUN = 1 } xrem_job_kind;
+typedef enum { XREM_JOB_EMBED = 0, XREM_JOB_RUN = 1, XREM_JOB_SWEEP = 2 } xrem_job_kind;
 typedef struct xrem_job_opts xrem_job_opts;
 
 xrem_status xrem_job_opts_create(xrem_job_kind kind, xrem_job_opts **o);
@@ -63,6 +66,10 @@ xrem_status xrem_job_run(xrem_job_opts *o, xrem_backend *be);
 /* For messages: the number of reports embed kept and dropped, after a successful embed run
  * (kept, empty/NaN, duplicates; NULL pointers are skipped). */
 void xrem_job_embed_counts(const xrem_job_opts *o, int64_t *kept, int64_t *dropped_na, int64_t *dropped_dup);
+/* After a sweep: settings computed, skipped (their filter model not given), grid points left out. */
+void xrem_job_sweep_counts(const xrem_job_opts *o, int *computed, int *skipped, int *left_out);
+/* The output the last xrem_job_run wrote (sweep: out, or RUN/sweep), or the "out" option. */
+const char *xrem_job_out(const xrem_job_opts *o);
 
 #ifdef __cplusplus
 }

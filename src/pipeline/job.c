@@ -2,6 +2,7 @@
  * key/value strings, their defaults and cross-checks, and the filter the run needs. The CLI only
  * passes its flags through, so a program gets the same runs. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -11,6 +12,7 @@
 #include "pipeline/corpus.h"
 #include "pipeline/filters.h"
 #include "pipeline/run.h"
+#include "pipeline/sweep.h"
 #include "xrem/run.h"
 
 enum { JOB_MAX_KEYS = 24 };
@@ -43,22 +45,29 @@ static const job_key run_keys[] = {{"retrieval", 1, 0},
                                    {"resume", -1, -1},
                                    {NULL, 0, 0}};
 
+static const job_key sweep_keys[] = {{"run", 1, 0}, {"k1", 1, 0},     {"k2", 1, 0},
+                                     {"k3", 1, 0},  {"gt", 1, 0},     {"nli", 1, 0},
+                                     {"out", 1, 0}, {"preset", 1, 0}, {"bertscore-model", 1, 0},
+                                     {NULL, 0, 0}};
+
 struct xrem_job_opts {
     xrem_job_kind kind;
     const job_key *keys;
     char *val[JOB_MAX_KEYS];
     xrem_progress progress;
     int64_t kept, dropped_na, dropped_dup;
+    xrem_sweep_summary swept;
+    char out[4200]; /* the output as resolved by the last xrem_job_run */
 };
 
 xrem_status xrem_job_opts_create(xrem_job_kind kind, xrem_job_opts **o)
 {
     if (!o) return xrem_fail(XREM_ERR_ARG, "xrem_job_opts_create: NULL argument");
-    if (kind != XREM_JOB_EMBED && kind != XREM_JOB_RUN)
-        return xrem_fail(XREM_ERR_ARG, "job kind %d: want embed or run", (int)kind);
+    if (kind != XREM_JOB_EMBED && kind != XREM_JOB_RUN && kind != XREM_JOB_SWEEP)
+        return xrem_fail(XREM_ERR_ARG, "job kind %d: want embed, run or sweep", (int)kind);
     if (!(*o = calloc(1, sizeof **o))) return xrem_fail(XREM_ERR_NOMEM, "out of memory");
     (*o)->kind = kind;
-    (*o)->keys = kind == XREM_JOB_EMBED ? embed_keys : run_keys;
+    (*o)->keys = kind == XREM_JOB_EMBED ? embed_keys : kind == XREM_JOB_RUN ? run_keys : sweep_keys;
     return XREM_OK;
 }
 
@@ -68,6 +77,11 @@ void xrem_job_opts_free(xrem_job_opts *o)
     for (int i = 0; i < JOB_MAX_KEYS; i++)
         free(o->val[i]);
     free(o);
+}
+
+static const char *job_name(const xrem_job_opts *o)
+{
+    return o->kind == XREM_JOB_EMBED ? "embed" : o->kind == XREM_JOB_RUN ? "run" : "sweep";
 }
 
 static int job_find(const xrem_job_opts *o, const char *key)
@@ -94,8 +108,7 @@ xrem_status xrem_job_opts_set(xrem_job_opts *o, const char *key, const char *val
 {
     if (!o || !key) return xrem_fail(XREM_ERR_ARG, "xrem_job_opts_set: NULL argument");
     int i = job_find(o, key);
-    if (i < 0)
-        return xrem_fail(XREM_ERR_ARG, "--%s: unknown option for %s", key, o->kind == XREM_JOB_EMBED ? "embed" : "run");
+    if (i < 0) return xrem_fail(XREM_ERR_ARG, "--%s: unknown option for %s", key, job_name(o));
     const job_key *k = &o->keys[i];
     if (value && k->lo == -1 && strcmp(value, "0") && strcmp(value, "1"))
         return xrem_fail(XREM_ERR_ARG, "--%s is a flag: 1 or 0, got '%s'", key, value);
@@ -199,6 +212,101 @@ static xrem_status job_run(xrem_job_opts *o, xrem_backend *be)
     return s;
 }
 
+/* "10,25,50" -> values in 1..4096; returns the count, or -1 (not such a list, or more than cap) */
+static int job_list(const char *s, int *v, int cap)
+{
+    int n = 0;
+    while (s && *s && n < cap) {
+        char *end;
+        long x = strtol(s, &end, 10);
+        if (end == s || x < 1 || x > 4096 || (*end && *end != ',')) return -1;
+        v[n++] = (int)x;
+        s = *end == ',' ? end + 1 : end;
+    }
+    return s && *s ? -1 : n;
+}
+
+/* The paper's ablation rows (X-REM's README): X-REM, no ITM, no filter, the BERTScore filter. */
+static int job_paper_preset(xrem_sweep_setting *st)
+{
+    st[0] = (xrem_sweep_setting){50, 10, 2, 1, 1, "xrem_50_10_2_nli"};
+    st[1] = (xrem_sweep_setting){2, 0, 0, 0, 0, "no_itm_cosine_top2"};
+    st[2] = (xrem_sweep_setting){50, 1, 1, 1, 0, "no_filter_itm_top1"};
+    st[3] = (xrem_sweep_setting){50, 10, 3, 1, 2, "bertscore_filter_50_10_3"};
+    return 4;
+}
+
+typedef struct {
+    int k[3][64], n[3];
+} job_grid;
+
+/* The default grid is X-REM's K1 10,25,50 x K2 1,5,10 x K3 1,2,3. */
+static xrem_status job_sweep_grid(const xrem_job_opts *o, job_grid *g)
+{
+    static const char *const keys[3] = {"k1", "k2", "k3"}, *const defs[3] = {"10,25,50", "1,5,10", "1,2,3"};
+    if (!job_str(o, "run")) return xrem_fail(XREM_ERR_ARG, "--run is required");
+    for (int i = 0; i < 3; i++) {
+        const char *v = job_str(o, keys[i]);
+        g->n[i] = job_list(v ? v : defs[i], g->k[i], 64);
+        if (g->n[i] < 1)
+            return xrem_fail(XREM_ERR_ARG, "--%s '%s': want a comma list of at most 64 values in 1..4096", keys[i], v);
+    }
+    const char *preset = job_str(o, "preset");
+    if (preset && strcmp(preset, "paper"))
+        return xrem_fail(XREM_ERR_ARG, "--preset '%s': the one preset is paper", preset);
+    return XREM_OK;
+}
+
+static xrem_status job_sweep(xrem_job_opts *o, xrem_backend *be)
+{
+    job_grid g;
+    xrem_status s = job_sweep_grid(o, &g);
+    if (s) return s;
+    const char *run = job_str(o, "run"), *nli = job_str(o, "nli"), *bsm = job_str(o, "bertscore-model");
+    const char *out = job_str(o, "out");
+    if (out)
+        snprintf(o->out, sizeof o->out, "%s", out);
+    else
+        snprintf(o->out, sizeof o->out, "%s/sweep", run);
+    xrem_sweep_setting st[8];
+    const int n = job_str(o, "preset") ? job_paper_preset(st) : 0;
+    xrem_filter *f = NULL, *fbs = NULL;
+    if (nli) s = xrem_filter_create("nli", nli, be, &f);
+    if (!s && bsm) s = xrem_bertscore_filter_create(bsm, 5, be, &fbs);
+    xrem_sweep_config c = {.run_dir = run,
+                           .out = o->out,
+                           .gt = job_str(o, "gt"),
+                           .settings = n ? st : NULL,
+                           .nsettings = n,
+                           .filter = f,
+                           .filter_bs = fbs,
+                           .grid_k1 = g.k[0],
+                           .grid_k2 = g.k[1],
+                           .grid_k3 = g.k[2],
+                           .n1 = g.n[0],
+                           .n2 = g.n[1],
+                           .n3 = g.n[2],
+                           .inputs = (const char *const[]){nli ? nli : "", bsm ? bsm : "", NULL},
+                           .progress = &o->progress};
+    memset(&o->swept, 0, sizeof o->swept);
+    if (!s) s = xrem_sweep(&c, &o->swept);
+    xrem_filter_free(f);
+    xrem_filter_free(fbs);
+    return s;
+}
+
+void xrem_job_sweep_counts(const xrem_job_opts *o, int *computed, int *skipped, int *left_out)
+{
+    if (computed) *computed = o ? o->swept.computed : 0;
+    if (skipped) *skipped = o ? o->swept.skipped : 0;
+    if (left_out) *left_out = o ? o->swept.left_out : 0;
+}
+
+const char *xrem_job_out(const xrem_job_opts *o)
+{
+    return o && o->out[0] ? o->out : o ? job_str(o, "out") : NULL;
+}
+
 xrem_status xrem_job_opts_check(const xrem_job_opts *o)
 {
     if (!o) return xrem_fail(XREM_ERR_ARG, "xrem_job_opts_check: NULL argument");
@@ -206,6 +314,10 @@ xrem_status xrem_job_opts_check(const xrem_job_opts *o)
         if (!job_str(o, "weights") || !job_str(o, "corpus") || !job_str(o, "out"))
             return xrem_fail(XREM_ERR_ARG, "--weights, --corpus and --out are required");
         return XREM_OK;
+    }
+    if (o->kind == XREM_JOB_SWEEP) {
+        job_grid g;
+        return job_sweep_grid(o, &g);
     }
     xrem_run_config c;
     const char *filter;
@@ -215,5 +327,5 @@ xrem_status xrem_job_opts_check(const xrem_job_opts *o)
 xrem_status xrem_job_run(xrem_job_opts *o, xrem_backend *be)
 {
     if (!o || !be) return xrem_fail(XREM_ERR_ARG, "xrem_job_run: NULL argument");
-    return o->kind == XREM_JOB_EMBED ? job_embed(o, be) : job_run(o, be);
+    return o->kind == XREM_JOB_EMBED ? job_embed(o, be) : o->kind == XREM_JOB_RUN ? job_run(o, be) : job_sweep(o, be);
 }

@@ -21,7 +21,7 @@ import math
 import numbers
 import os
 
-__all__ = ["evaluate", "bleu2", "embed", "run", "EvalResult", "XremError", "library_path", "version"]
+__all__ = ["evaluate", "bleu2", "embed", "run", "sweep", "EvalResult", "XremError", "library_path", "version"]
 __version__ = "0.1.0"
 
 _HERE = os.path.dirname(os.path.abspath(__file__))
@@ -87,6 +87,7 @@ def _L():
         "xrem_job_opts_check": ([P], S),
         "xrem_job_run": ([P, P], S),
         "xrem_job_embed_counts": ([P, ctypes.POINTER(I64), ctypes.POINTER(I64), ctypes.POINTER(I64)], None),
+        "xrem_job_out": ([P], ctypes.c_char_p),
     }
     for name, (args, res) in sigs.items():
         f = getattr(lib, name)
@@ -311,6 +312,8 @@ def _job(kind, opts, backend, threads):
         _check(L.xrem_job_opts_check(o))
         _check(L.xrem_backend_create(_b(backend), int(threads), ctypes.byref(be)))
         _check(L.xrem_job_run(o, be))
+        if kind == 2:
+            return L.xrem_job_out(o).decode()
         if kind == 0:
             n, na, dup = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
             L.xrem_job_embed_counts(o, ctypes.byref(n), ctypes.byref(na), ctypes.byref(dup))
@@ -343,3 +346,17 @@ def run(retrieval, images, corpus, out, itm=None, nli=None, k1=None, k2=None, k3
              "bertscore-model": bertscore_model, "res-retrieval": res_retrieval, "res-itm": res_itm},
          backend, threads)
     return pd.read_csv(f"{out}/pred.csv", keep_default_na=False)
+
+
+def sweep(run_dir, k1=None, k2=None, k3=None, preset=None, gt=None, nli=None, bertscore_model=None, out=None,
+          backend="cpu", threads=0):
+    """Other (K1, K2, K3) settings from one run's cached scores, as `xrem sweep` does (k1/k2/k3: lists or
+    comma strings; preset "paper": the paper's ablation rows). Returns table.csv as a DataFrame."""
+    import pandas as pd
+
+    def lst(v):
+        return ",".join(str(x) for x in v) if isinstance(v, (list, tuple)) else v
+
+    d = _job(2, {"run": run_dir, "k1": lst(k1), "k2": lst(k2), "k3": lst(k3), "preset": preset, "gt": gt,
+                 "nli": nli, "bertscore-model": bertscore_model, "out": out}, backend, threads)
+    return pd.read_csv(f"{d}/table.csv")
