@@ -46,6 +46,15 @@ static struct {
     int fd;
 } streams[SHIM_MAX_STREAMS];
 
+/* open(2)'s optional third argument, present when the flags create a file */
+#define SHIM_OPEN_MODE(mode, flags)                                                                                    \
+    mode_t mode = 0;                                                                                                   \
+    if ((flags) & (O_CREAT | O_TMPFILE)) {                                                                             \
+        va_list ap;                                                                                                    \
+        va_start(ap, flags);                                                                                           \
+        mode = (mode_t)va_arg(ap, int);                                                                                \
+        va_end(ap);                                                                                                    \
+    }
 #define REAL(name) ((__typeof__(&name))dlsym(RTLD_NEXT, #name))
 
 static int shim_matches(const char *path, int flags)
@@ -93,13 +102,7 @@ static size_t shim_allow(int fd, size_t n)
 
 int open(const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    SHIM_OPEN_MODE(mode, flags);
     int fd = REAL(open)(path, flags, mode);
     shim_watch(fd, path, flags);
     return fd;
@@ -107,13 +110,7 @@ int open(const char *path, int flags, ...)
 
 int open64(const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    SHIM_OPEN_MODE(mode, flags);
     int fd = REAL(open64)(path, flags, mode);
     shim_watch(fd, path, flags);
     return fd;
@@ -121,19 +118,16 @@ int open64(const char *path, int flags, ...)
 
 int openat(int dir, const char *path, int flags, ...)
 {
-    mode_t mode = 0;
-    if (flags & (O_CREAT | O_TMPFILE)) {
-        va_list ap;
-        va_start(ap, flags);
-        mode = (mode_t)va_arg(ap, int);
-        va_end(ap);
-    }
+    SHIM_OPEN_MODE(mode, flags);
     int fd = REAL(openat)(dir, path, flags, mode);
     shim_watch(fd, path, flags);
     return fd;
 }
 
-int creat(const char *path, mode_t mode) { return open(path, O_WRONLY | O_CREAT | O_TRUNC, mode); }
+int creat(const char *path, mode_t mode)
+{
+    return open(path, O_WRONLY | O_CREAT | O_TRUNC, mode);
+}
 
 int close(int fd)
 {
@@ -148,11 +142,20 @@ static int shim_dup_to(int from, int to)
     return to;
 }
 
-int dup(int fd) { return shim_dup_to(fd, REAL(dup)(fd)); }
+int dup(int fd)
+{
+    return shim_dup_to(fd, REAL(dup)(fd));
+}
 
-int dup2(int fd, int to) { return shim_dup_to(fd, REAL(dup2)(fd, to)); }
+int dup2(int fd, int to)
+{
+    return shim_dup_to(fd, REAL(dup2)(fd, to));
+}
 
-int dup3(int fd, int to, int flags) { return shim_dup_to(fd, REAL(dup3)(fd, to, flags)); }
+int dup3(int fd, int to, int flags)
+{
+    return shim_dup_to(fd, REAL(dup3)(fd, to, flags));
+}
 
 ssize_t write(int fd, const void *buf, size_t n)
 {
@@ -234,7 +237,10 @@ static ssize_t cookie_write(void *c, const char *buf, size_t n)
     return (ssize_t)done;
 }
 
-static ssize_t cookie_read(void *c, char *buf, size_t n) { return read((int)(intptr_t)c, buf, n); }
+static ssize_t cookie_read(void *c, char *buf, size_t n)
+{
+    return read((int)(intptr_t)c, buf, n);
+}
 
 static int cookie_seek(void *c, off64_t *pos, int whence)
 {
@@ -274,9 +280,15 @@ static FILE *shim_fopen(const char *path, const char *mode, FILE *(*real)(const 
     return f;
 }
 
-FILE *fopen(const char *path, const char *mode) { return shim_fopen(path, mode, REAL(fopen)); }
+FILE *fopen(const char *path, const char *mode)
+{
+    return shim_fopen(path, mode, REAL(fopen));
+}
 
-FILE *fopen64(const char *path, const char *mode) { return shim_fopen(path, mode, REAL(fopen64)); }
+FILE *fopen64(const char *path, const char *mode)
+{
+    return shim_fopen(path, mode, REAL(fopen64));
+}
 
 int fileno(FILE *f)
 {

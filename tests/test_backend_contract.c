@@ -58,7 +58,7 @@ static xrem_tensor view(const xrem_tensor *t, int64_t offset_floats, int ndim, c
     memcpy(v.ne, ne, sizeof(int64_t) * (size_t)ndim);
     return v;
 }
-#define VIEW(t, off, ...) \
+#define VIEW(t, off, ...)                                                                                              \
     view(&(t), (off), (int)(sizeof((int64_t[]){__VA_ARGS__}) / sizeof(int64_t)), (int64_t[]){__VA_ARGS__})
 
 /* the old per-pair ITM copy: one pair of L*C = 13*48 floats with both leading dimensions 0 */
@@ -370,11 +370,7 @@ static int check_albef_paths(const char *weights, const char *golden)
     /* multimodal: every (image b, text j) pair, image-major, through all layers at once */
     int32_t *pid = malloc(sizeof(int32_t) * (size_t)P * L);
     float *pmask = malloc(sizeof(float) * (size_t)P * L), *out = malloc(sizeof(float) * (size_t)P * L * C);
-    for (int p = 0; p < P; p++)
-        for (int t = 0; t < L; t++) {
-            pid[p * L + t] = ids[(p % M) * L + t];
-            pmask[p * L + t] = mask[(p % M) * L + t] != 0;
-        }
+    xrem_test_pairs(ids, mask, M, L, P, pid, pmask);
     xrem_arena a;
     const size_t bytes = xrem_bert_arena_bytes(bert, P, L, B, T) + sizeof(float) * (size_t)B * T * Cv + 4 * 64;
     CHECK_OK(xrem_arena_init(&a, be, bytes));

@@ -197,11 +197,7 @@ static int check_itm(void)
     /* the padded reference: every pair through all layers */
     int32_t *pid = malloc(sizeof(int32_t) * (size_t)P * L);
     float *pmask = malloc(sizeof(float) * (size_t)P * L), *out = malloc(sizeof(float) * (size_t)P * L * C);
-    for (int p = 0; p < P; p++)
-        for (int t = 0; t < L; t++) {
-            pid[p * L + t] = ids[(p % M) * L + t];
-            pmask[p * L + t] = mask[(p % M) * L + t] != 0;
-        }
+    xrem_test_pairs(ids, mask, M, L, P, pid, pmask);
     xrem_arena a;
     CHECK_OK(
         xrem_arena_init(&a, be, xrem_bert_arena_bytes(bert, P, L, B, T) + sizeof(float) * (size_t)B * T * Cv + 4 * 64));

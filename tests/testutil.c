@@ -51,14 +51,14 @@ double xrem_test_compare(xrem_h5 *g, const char *name, const float *got, int64_t
     float *ref = NULL;
     int64_t ne[XREM_MAX_DIMS];
     int nd = 0;
-    if (xrem_h5_info(g, name, &nd, ne, NULL) != XREM_OK ||
-        xrem_h5_read_f32(g, name, nd, NULL, &ref, ne) != XREM_OK) {
+    if (xrem_h5_info(g, name, &nd, ne, NULL) != XREM_OK || xrem_h5_read_f32(g, name, nd, NULL, &ref, ne) != XREM_OK) {
         fprintf(stderr, "  %-28s cannot read golden: %s\n", name, xrem_last_error());
         xrem_test_failures++;
         return INFINITY;
     }
     int64_t numel = 1;
-    for (int i = 0; i < nd; i++) numel *= ne[i];
+    for (int i = 0; i < nd; i++)
+        numel *= ne[i];
     if (numel != n) {
         fprintf(stderr, "  %-28s size %lld, golden has %lld\n", name, (long long)n, (long long)numel);
         xrem_test_failures++;
@@ -86,4 +86,13 @@ int xrem_test_backend(const char *name, int threads, xrem_backend **be)
     }
     fprintf(stderr, "backend %s: %s\n", name, xrem_last_error());
     return 1;
+}
+
+void xrem_test_pairs(const int32_t *ids, const int32_t *mask, int M, int L, int P, int32_t *pid, float *pmask)
+{
+    for (int p = 0; p < P; p++)
+        for (int t = 0; t < L; t++) {
+            pid[p * L + t] = ids[(p % M) * L + t];
+            pmask[p * L + t] = mask[(p % M) * L + t] != 0;
+        }
 }

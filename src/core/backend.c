@@ -37,8 +37,7 @@ void xrem_backend_free(xrem_backend *be)
     if (be) be->destroy(be);
 }
 
-xrem_status xrem_tensor_alloc(xrem_backend *be, xrem_dtype dt, int ndim, const int64_t *ne,
-                              xrem_tensor *t)
+xrem_status xrem_tensor_alloc(xrem_backend *be, xrem_dtype dt, int ndim, const int64_t *ne, xrem_tensor *t)
 {
     size_t bytes = xrem_dtype_size(dt);
     if (ndim < 1 || ndim > XREM_MAX_DIMS) return xrem_fail(XREM_ERR_ARG, "tensor rank %d", ndim);
@@ -51,8 +50,7 @@ xrem_status xrem_tensor_alloc(xrem_backend *be, xrem_dtype dt, int ndim, const i
         t->ne[i] = ne[i];
     }
     t->data = be->alloc(be, bytes ? bytes : 1);
-    if (!t->data)
-        return xrem_fail(XREM_ERR_NOMEM, "cannot allocate %zu bytes on %s", bytes, be->name);
+    if (!t->data) return xrem_fail(XREM_ERR_NOMEM, "cannot allocate %zu bytes on %s", bytes, be->name);
     return XREM_OK;
 }
 
@@ -108,9 +106,9 @@ static _Noreturn void op_violated(const xrem_backend *be, const char *op, const 
     abort();
 }
 
-#define OP_REQUIRE(cond, ...) \
-    do { \
-        if (!(cond)) op_violated(be, op, #cond, __VA_ARGS__); \
+#define OP_REQUIRE(cond, ...)                                                                                          \
+    do {                                                                                                               \
+        if (!(cond)) op_violated(be, op, #cond, __VA_ARGS__);                                                          \
     } while (0)
 
 #define I64 "%" PRId64
@@ -275,15 +273,37 @@ void xrem_op_check_embed(const xrem_backend *be, const xrem_tensor *out, const x
     OP_REQUIRE(op_disjoint(out, table), "out overlaps table");
 }
 
+/* The operands of both attention ops: fp32 tensors on the device. */
+static void op_qkv(const xrem_backend *be, const char *op, const xrem_tensor *out, const xrem_tensor *q,
+                   const xrem_tensor *k, const xrem_tensor *v)
+{
+    op_tensor(be, op, "out", out);
+    op_tensor(be, op, "q", q);
+    op_tensor(be, op, "k", k);
+    op_tensor(be, op, "v", v);
+}
+
+/* out written apart from what it reads */
+static void op_qkv_disjoint(const xrem_backend *be, const char *op, const xrem_tensor *out, const xrem_tensor *q,
+                            const xrem_tensor *k, const xrem_tensor *v)
+{
+    OP_REQUIRE(op_disjoint(out, q) && op_disjoint(out, k) && op_disjoint(out, v), "out overlaps q, k or v");
+}
+
+/* a key mask holds 0 and 1 only */
+static void op_mask01(const xrem_backend *be, const char *op, const float *mask, int64_t n)
+{
+    for (int64_t i = 0; mask && i < n; i++)
+        if (mask[i] != 0.0f && mask[i] != 1.0f)
+            op_violated(be, op, "mask[i] == 0 || mask[i] == 1", "mask[" I64 "] = %g", i, (double)mask[i]);
+}
+
 void xrem_op_check_attention(const xrem_backend *be, const xrem_tensor *out, const xrem_tensor *q, int64_t qoff,
                              const xrem_tensor *k, int64_t koff, const xrem_tensor *v, int64_t voff, const float *mask,
                              int NH)
 {
     const char *op = "attention";
-    op_tensor(be, op, "out", out);
-    op_tensor(be, op, "q", q);
-    op_tensor(be, op, "k", k);
-    op_tensor(be, op, "v", v);
+    op_qkv(be, op, out, q, k, v);
     OP_REQUIRE(q->ndim == 3 && k->ndim == 3 && v->ndim == 3 && out->ndim == 3, "ranks q %d k %d v %d out %d", q->ndim,
                k->ndim, v->ndim, out->ndim);
     OP_REQUIRE(NH > 0, "NH %d", NH);
@@ -302,13 +322,8 @@ void xrem_op_check_attention(const xrem_backend *be, const xrem_tensor *out, con
     OP_REQUIRE(Tq * (B / Bk) <= INT_MAX && Tk <= INT_MAX && q->ne[2] <= INT_MAX && k->ne[2] <= INT_MAX &&
                    v->ne[2] <= INT_MAX && C <= INT_MAX,
                "sizes past INT_MAX");
-    if (mask) {
-        const int64_t n = Bk * Tk;
-        for (int64_t i = 0; i < n; i++)
-            if (mask[i] != 0.0f && mask[i] != 1.0f)
-                op_violated(be, op, "mask[i] == 0 || mask[i] == 1", "mask[" I64 "] = %g", i, (double)mask[i]);
-    }
-    OP_REQUIRE(op_disjoint(out, q) && op_disjoint(out, k) && op_disjoint(out, v), "out overlaps q, k or v");
+    op_mask01(be, op, mask, Bk * Tk);
+    op_qkv_disjoint(be, op, out, q, k, v);
 }
 
 /* offsets [n+1] from 0, non-decreasing, ending at rows */
@@ -330,10 +345,7 @@ void xrem_op_check_attention_packed(const xrem_backend *be, const xrem_tensor *o
                                     const xrem_seqs *sq, int NH)
 {
     const char *op = "attention_packed";
-    op_tensor(be, op, "out", out);
-    op_tensor(be, op, "q", q);
-    op_tensor(be, op, "k", k);
-    op_tensor(be, op, "v", v);
+    op_qkv(be, op, out, q, k, v);
     OP_REQUIRE(q->ndim == 2 && k->ndim == 2 && v->ndim == 2 && out->ndim == 2, "ranks q %d k %d v %d out %d", q->ndim,
                k->ndim, v->ndim, out->ndim);
     OP_REQUIRE(NH > 0, "NH %d", NH);
@@ -363,11 +375,8 @@ void xrem_op_check_attention_packed(const xrem_backend *be, const xrem_tensor *o
                C, qoff, q->ne[1], koff, k->ne[1], voff, v->ne[1]);
     OP_REQUIRE(Nq <= INT_MAX && longest <= INT_MAX && q->ne[1] <= INT_MAX && k->ne[1] <= INT_MAX && v->ne[1] <= INT_MAX,
                "sizes past INT_MAX");
-    if (sq->mask)
-        for (int64_t i = 0; i < Nk; i++)
-            if (sq->mask[i] != 0.0f && sq->mask[i] != 1.0f)
-                op_violated(be, op, "mask[i] == 0 || mask[i] == 1", "mask[" I64 "] = %g", i, (double)sq->mask[i]);
-    OP_REQUIRE(op_disjoint(out, q) && op_disjoint(out, k) && op_disjoint(out, v), "out overlaps q, k or v");
+    op_mask01(be, op, sq->mask, Nk);
+    op_qkv_disjoint(be, op, out, q, k, v);
 }
 
 void xrem_op_check_patchify(const xrem_backend *be, const xrem_tensor *cols, const xrem_tensor *img, int P)
